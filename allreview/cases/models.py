@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from allreview.lib.appendonly import AppendOnlyModel
+
+pseudonym_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    "Use a pseudonymous code of letters, digits, '.', '_' or '-' (at most 64), never a name.",
+)
+
+
+class CaseStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    QUEUED = "queued", "Queued"
+    CLASSIFYING = "classifying", "Classifying"
+    READY = "ready", "Ready for review"
+    IN_REVIEW = "in_review", "In review"
+    SIGNED_OFF = "signed_off", "Signed off"
+    FAILED = "failed", "Failed"
+
+
+class CellClass(models.TextChoices):
+    ALL = "all", "Blast (ALL)"
+    HEM = "hem", "Normal (HEM)"
+
+
+class LabelValue(models.TextChoices):
+    ALL = "all", "Blast (ALL)"
+    HEM = "hem", "Normal (HEM)"
+    UNSURE = "unsure", "Unsure"
+    ARTIFACT = "artifact", "Artifact"
+
+
+class Case(models.Model):
+    """One patient image set."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="cases")
+    patient_code = models.CharField(max_length=64, validators=[pseudonym_validator])
+    specimen_id = models.CharField(max_length=64, blank=True, validators=[pseudonym_validator])
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=16, choices=CaseStatus.choices, default=CaseStatus.UPLOADED, db_index=True
+    )
+    status_detail = models.TextField(blank=True)
+    model_version = models.ForeignKey(
+        "mlmodels.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    classified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "status"])]
+
+    def __str__(self) -> str:
+        return f"Case {self.pk} ({self.patient_code})"
+
+    @property
+    def progress_percent(self) -> int:
+        return round(100 * self.progress_done / self.progress_total) if self.progress_total else 0
+
+
+def cell_image_path(cell: Cell, filename: str) -> str:
+    # Content-addressed within the case; the original file name stays in the row, not on disk.
+    return f"cells/{cell.case.project_id}/{cell.case_id}/{filename}"
+
+
+class Cell(models.Model):
+    """One single-cell image in a case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="cells")
+    image = models.FileField(upload_to=cell_image_path, max_length=300)
+    thumbnail = models.FileField(upload_to=cell_image_path, max_length=300)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    image_format = models.CharField(max_length=8)
+    original_name = models.CharField(max_length=255)
+    truth = models.CharField(max_length=8, choices=CellClass.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sha256"], name="cell_unique_image_in_case")
+        ]
+
+    def __str__(self) -> str:
+        return f"Cell {self.pk} of case {self.case_id}"
+
+
+class Prediction(models.Model):
+    cell = models.ForeignKey(Cell, on_delete=models.CASCADE, related_name="predictions")
+    model_version = models.ForeignKey(
+        "mlmodels.ModelVersion", on_delete=models.PROTECT, related_name="predictions"
+    )
+    probability = models.FloatField(help_text="Calibrated probability that the cell is a blast.")
+    label = models.CharField(max_length=8, choices=CellClass.choices)
+    uncertainty = models.FloatField(help_text="Spread of the blast probability over rotations.")
+    saliency = models.FileField(upload_to="saliency/", blank=True, max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cell", "model_version"], name="prediction_unique_per_model"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.probability:.2f} for cell {self.cell_id}"
+
+
+class Label(AppendOnlyModel):
+    """A reviewer's call on a cell. The cell's current label is the newest row, never an update."""
+
+    cell = models.ForeignKey(Cell, on_delete=models.PROTECT, related_name="labels")
+    value = models.CharField(max_length=8, choices=LabelValue.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["cell", "-id"], name="label_cell_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.value} on cell {self.cell_id} by {self.user_id}"
