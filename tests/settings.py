@@ -6,7 +6,7 @@ import os
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/allreview")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/allreview")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLREVIEW_VAR_DIR", tempfile.mkdtemp(prefix="allreview-test-var-"))
 
@@ -14,5 +14,9 @@ from allreview.settings import *  # noqa: E402,F403
 from allreview.settings import STORAGES  # noqa: E402
 
 # Templates use {% static %}; the manifest storage would need collectstatic before every run.
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns when it is missing)

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from allreview.cases.models import Case, Cell, Label, LabelValue, Prediction
+from allreview.projects.models import Project
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["id", "name", "description", "created_at"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    project = serializers.PrimaryKeyRelatedField(read_only=True)
+    model_version = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    n_cells = serializers.IntegerField(read_only=True)
+    n_predicted_blasts = serializers.IntegerField(read_only=True)
+    n_reviewed = serializers.IntegerField(read_only=True)
+    progress_percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "project",
+            "patient_code",
+            "specimen_id",
+            "status",
+            "status_detail",
+            "model_version",
+            "progress_done",
+            "progress_total",
+            "progress_percent",
+            "n_cells",
+            "n_predicted_blasts",
+            "n_reviewed",
+            "created_at",
+            "classified_at",
+        ]
+
+
+class CaseUploadSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    patient_code = serializers.CharField(max_length=64)
+    specimen_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),
+        allow_empty=False,
+        help_text="Cell images (BMP, PNG, JPEG, TIFF) and/or zip archives of them.",
+    )
+
+
+class CellSerializer(serializers.ModelSerializer):
+    probability = serializers.FloatField(read_only=True, allow_null=True)
+    predicted_label = serializers.CharField(read_only=True, allow_null=True)
+    uncertainty = serializers.FloatField(read_only=True, allow_null=True)
+    current_label = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Cell
+        fields = [
+            "id",
+            "case",
+            "original_name",
+            "sha256",
+            "width",
+            "height",
+            "image_format",
+            "truth",
+            "probability",
+            "predicted_label",
+            "uncertainty",
+            "current_label",
+        ]
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    model_version = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "id",
+            "cell",
+            "model_version",
+            "probability",
+            "label",
+            "uncertainty",
+            "created_at",
+        ]
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Label
+        fields = ["id", "cell", "value", "user", "created_at"]
+        read_only_fields = ["id", "cell", "user", "created_at"]
+
+
+class LabelInputSerializer(serializers.Serializer):
+    value = serializers.ChoiceField(choices=LabelValue.choices)

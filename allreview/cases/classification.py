@@ -1,0 +1,132 @@
+"""Classifying a case on a worker: claim it, predict its cells in chunks, store predictions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db.models import F, Q
+from django.utils import timezone
+
+from allreview.cases.models import Case, CaseStatus, Cell, Prediction
+from allreview.mlmodels.models import ModelVersion
+from allreview.mlmodels.runtime import predictor_for
+from allreview.mlmodels.selectors import model_version_production
+
+logger = logging.getLogger(__name__)
+
+NO_MODEL_NOTICE = (
+    "Waiting for a production model: no model version is in production yet. "
+    "The case is classified as soon as one is promoted."
+)
+
+
+def case_claim(*, case_id: int, model_version: ModelVersion) -> bool:
+    """Take the case for this worker. A case whose claim outlived the hard time limit is stale:
+    its worker died, so it may be taken again. Everything else is someone else's work."""
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    claimable = Q(status=CaseStatus.QUEUED) | Q(
+        status=CaseStatus.CLASSIFYING, claimed_at__lt=stale_before
+    )
+    return bool(
+        Case.objects.filter(claimable, pk=case_id).update(
+            status=CaseStatus.CLASSIFYING,
+            claimed_at=now,
+            model_version=model_version,
+            status_detail="",
+        )
+    )
+
+
+def case_classify(*, case_id: int) -> None:
+    model_version = model_version_production()
+    if model_version is None:
+        Case.objects.filter(pk=case_id, status=CaseStatus.QUEUED).update(
+            status_detail=NO_MODEL_NOTICE
+        )
+        logger.info("case %s waits for a production model", case_id)
+        return
+    if not case_claim(case_id=case_id, model_version=model_version):
+        logger.info("case %s is not claimable (already done or in progress)", case_id)
+        return
+    try:
+        _predict_missing(case_id=case_id, model_version=model_version)
+    except SoftTimeLimitExceeded:
+        _case_fail(case_id, "Classification took longer than the time limit; retry it.")
+        raise
+    except Exception as exc:
+        logger.exception("classification of case %s failed", case_id)
+        _case_fail(case_id, f"Classification failed: {type(exc).__name__}: {exc}")
+        return
+    Case.objects.filter(pk=case_id, status=CaseStatus.CLASSIFYING).update(
+        status=CaseStatus.READY, classified_at=timezone.now(), progress_done=F("progress_total")
+    )
+    logger.info("case %s classified with model version %s", case_id, model_version.pk)
+
+
+def _case_fail(case_id: int, reason: str) -> None:
+    Case.objects.filter(pk=case_id).update(status=CaseStatus.FAILED, status_detail=reason)
+
+
+def _predict_missing(*, case_id: int, model_version: ModelVersion) -> None:
+    """Predict the cells that have no prediction by this model yet, chunk by chunk, so a
+    redelivered or retried task redoes nothing and the page can show progress."""
+    predictor = predictor_for(model_version)
+    cells = Cell.objects.filter(case_id=case_id)
+    total = cells.count()
+    todo = list(cells.exclude(predictions__model_version=model_version).values_list("pk", "image"))
+    done = total - len(todo)
+    Case.objects.filter(pk=case_id).update(progress_total=total, progress_done=done)
+    chunk_size = max(1, settings.INFERENCE_CHUNK_CELLS)
+    for start in range(0, len(todo), chunk_size):
+        chunk = todo[start : start + chunk_size]
+        images = [_read(name) for _, name in chunk]
+        results = predictor.predict(images)
+        Prediction.objects.bulk_create(
+            [
+                Prediction(
+                    cell_id=cell_id,
+                    model_version=model_version,
+                    probability=result.probability,
+                    label=result.label,
+                    uncertainty=result.uncertainty,
+                )
+                for (cell_id, _), result in zip(chunk, results, strict=True)
+            ],
+            ignore_conflicts=True,
+        )
+        done += len(chunk)
+        Case.objects.filter(pk=case_id).update(progress_done=done)
+
+
+def _read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def cases_classify_waiting() -> int:
+    """Queue again the cases that waited for a model, whose message may be lost (queued long ago)
+    or whose claim went stale. Returns how many. Fresh queued cases are left alone: their
+    message is in the queue, and a second one would only be skipped by the claim."""
+    from allreview.cases.services import case_enqueue
+
+    if model_version_production() is None:
+        return 0
+    now = timezone.now()
+    stale_claim = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    lost_message = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    waiting = Case.objects.filter(
+        Q(status=CaseStatus.QUEUED, status_detail=NO_MODEL_NOTICE)
+        | Q(status=CaseStatus.QUEUED, enqueued_at__lt=lost_message)
+        | Q(status=CaseStatus.QUEUED, enqueued_at__isnull=True)
+        | Q(status=CaseStatus.CLASSIFYING, claimed_at__lt=stale_claim)
+    ).values_list("pk", flat=True)
+    ids = list(waiting)
+    Case.objects.filter(pk__in=ids, status_detail=NO_MODEL_NOTICE).update(status_detail="")
+    for case_id in ids:
+        case_enqueue(case_id=case_id)
+    return len(ids)

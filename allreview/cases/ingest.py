@@ -1,0 +1,123 @@
+"""Turning what a user sent (files, zips, a folder) into checked images, or a list of problems.
+
+Nothing here touches the database or storage: it decides what may be stored.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from allreview.lib.archives import ArchiveLimits, ArchiveRejected, Problem, is_zip, read_zip
+from allreview.lib.imaging import CheckedImage, ImageLimits, ImageRejected, check_image
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    name: str
+    data: bytes
+    truth: str = ""  # imported ground truth ("all"/"hem"), e.g. from the C-NMC folder layout
+
+
+@dataclass(frozen=True)
+class AcceptedImage:
+    incoming: IncomingFile
+    checked: CheckedImage
+
+
+@dataclass
+class UploadRejected(Exception):
+    """The upload as a whole is refused; every bad file is named with its reason."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{p.name}: {p.reason}" for p in self.problems)
+
+
+def image_limits() -> ImageLimits:
+    return ImageLimits(
+        min_side=settings.UPLOAD_MIN_SIDE,
+        max_side=settings.UPLOAD_MAX_SIDE,
+        max_pixels=settings.UPLOAD_MAX_SIDE**2,
+        max_bytes=settings.UPLOAD_MAX_FILE_BYTES,
+    )
+
+
+def archive_limits() -> ArchiveLimits:
+    return ArchiveLimits(
+        max_files=settings.UPLOAD_MAX_FILES,
+        max_total_bytes=settings.UPLOAD_MAX_BYTES,
+        max_member_bytes=settings.UPLOAD_MAX_FILE_BYTES,
+        max_ratio=settings.UPLOAD_MAX_ARCHIVE_RATIO,
+    )
+
+
+def expand_archives(files: Iterable[IncomingFile]) -> list[IncomingFile]:
+    """Replace each zip by its members ("archive.zip/member.png"); other files pass through."""
+    expanded: list[IncomingFile] = []
+    problems: list[Problem] = []
+    for item in files:
+        if not is_zip(item.data):
+            expanded.append(item)
+            continue
+        try:
+            members = read_zip(io.BytesIO(item.data), limits=archive_limits())
+        except ArchiveRejected as exc:
+            problems.extend(Problem(f"{item.name}/{p.name}", p.reason) for p in exc.problems)
+            continue
+        expanded.extend(IncomingFile(f"{item.name}/{m.name}", m.data, item.truth) for m in members)
+    if problems:
+        raise UploadRejected(problems)
+    return expanded
+
+
+def check_limits(files: list[IncomingFile]) -> list[Problem]:
+    problems: list[Problem] = []
+    if not files:
+        problems.append(Problem("(upload)", "no image files were sent"))
+    if len(files) > settings.UPLOAD_MAX_FILES:
+        problems.append(
+            Problem(
+                "(upload)",
+                f"{len(files)} files, more than the limit of {settings.UPLOAD_MAX_FILES}",
+            )
+        )
+    total = sum(len(f.data) for f in files)
+    if total > settings.UPLOAD_MAX_BYTES:
+        problems.append(
+            Problem(
+                "(upload)", f"{total} bytes, more than the limit of {settings.UPLOAD_MAX_BYTES}"
+            )
+        )
+    return problems
+
+
+def check_files(files: list[IncomingFile]) -> list[AcceptedImage]:
+    """Decode and check every file; refuse the whole upload if any is bad or repeated."""
+    problems = check_limits(files)
+    if problems:
+        raise UploadRejected(problems)
+    limits = image_limits()
+    accepted: list[AcceptedImage] = []
+    first_by_hash: dict[str, tuple[int, str]] = {}
+    for index, item in enumerate(files):
+        try:
+            checked = check_image(item.data, limits=limits, thumb_size=settings.THUMBNAIL_SIZE)
+        except ImageRejected as exc:
+            problems.append(Problem(item.name, exc.reason))
+            continue
+        if item.truth and item.truth not in {"all", "hem"}:
+            problems.append(Problem(item.name, f"label {item.truth!r} is not 'all' or 'hem'"))
+            continue
+        earlier_index, earlier_name = first_by_hash.setdefault(checked.sha256, (index, item.name))
+        if earlier_index != index:
+            problems.append(Problem(item.name, f"duplicate image: same content as {earlier_name}"))
+            continue
+        accepted.append(AcceptedImage(item, checked))
+    if problems:
+        raise UploadRejected(problems)
+    return accepted

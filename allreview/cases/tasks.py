@@ -1,0 +1,17 @@
+"""Celery tasks: primary keys in, one service call, nothing else."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from allreview.cases import classification
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=2100)
+def case_classify(case_id: int) -> None:
+    classification.case_classify(case_id=case_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def cases_classify_waiting() -> int:
+    return classification.cases_classify_waiting()

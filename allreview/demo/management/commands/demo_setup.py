@@ -1,0 +1,105 @@
+"""Prepare a first run: admin user, demo project, starter model and demo cases. Idempotent."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from tqdm import tqdm
+
+from allreview.cases.ingest import IncomingFile
+from allreview.cases.models import Case
+from allreview.cases.services import case_upload
+from allreview.mlmodels.starter import starter_model_ensure
+from allreview.projects.models import Membership, Project, Role
+from classifier.synthetic import make_case_cells
+
+DEMO_PROJECT = "Demo lab"
+ADMIN_USERNAME = "admin"
+# (patient code, number of cells, blast fraction): two leukemic patients, two healthy ones.
+DEMO_CASES = [
+    ("DEMO-001", 120, 0.75),
+    ("DEMO-002", 80, 0.02),
+    ("DEMO-003", 100, 0.6),
+    ("DEMO-004", 60, 0.0),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo admin, project, starter model and cases (skips whatever exists)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--skip-model", action="store_true", help="do not train a starter model"
+        )
+        parser.add_argument("--epochs", type=int, default=None, help="starter model epochs")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = admin_password()
+        user = self._admin(password)
+        project, _ = Project.objects.get_or_create(
+            name=DEMO_PROJECT, defaults={"description": "Synthetic cells for trying AllReview."}
+        )
+        Membership.objects.get_or_create(project=project, user=user, defaults={"role": Role.ADMIN})
+        if not options["skip_model"]:
+            self._model(options["epochs"])
+        self._cases(project, user)
+
+    def _admin(self, password: str) -> Any:
+        users = get_user_model().objects
+        user = users.filter(username=ADMIN_USERNAME).first()
+        if user is None:
+            user = users.create_superuser(ADMIN_USERNAME, email="", password=password)
+            self.stdout.write(f"created user {ADMIN_USERNAME}")
+        return user
+
+    def _model(self, epochs: int | None) -> None:
+        bar = tqdm(desc="training starter model", unit="epoch", disable=None)
+
+        def on_epoch(report: Any) -> None:
+            bar.total = report.epochs
+            bar.set_postfix(loss=f"{report.train_loss:.3f}", val_f1=f"{report.val_weighted_f1:.3f}")
+            bar.update(1)
+
+        version = starter_model_ensure(epochs=epochs, on_epoch=on_epoch)
+        bar.close()
+        self.stdout.write(f"production model: {version.name}")
+
+    def _cases(self, project: Project, user: Any) -> None:
+        for seed, (code, n_cells, blast_fraction) in enumerate(DEMO_CASES):
+            if Case.objects.filter(project=project, patient_code=code).exists():
+                continue
+            cells = make_case_cells(seed=seed, n_cells=n_cells, blast_fraction=blast_fraction)
+            files = [
+                IncomingFile(f"cell_{i:04d}.png", _png(image), truth=label)
+                for i, (label, image) in enumerate(cells)
+            ]
+            case_upload(
+                project=project,
+                user=user,
+                patient_code=code,
+                specimen_id=f"SP-{seed + 1:03d}",
+                files=files,
+            )
+            self.stdout.write(f"demo case {code}: {n_cells} cells queued")
+
+
+def admin_password() -> str:
+    """Generated once per install and kept under var/, so every run prints the same login."""
+    path = Path(settings.VAR_DIR) / "admin_password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _png(image: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()

@@ -1,0 +1,65 @@
+"""The production model inside a worker process: loaded once, reloaded when production changes."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from allreview.mlmodels.models import ModelVersion
+from classifier.inference import Predictor
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_loaded: dict[str, object] = {}
+
+
+def checkpoint_local_path(model_version: ModelVersion) -> Path:
+    """A local file for the checkpoint: the stored file itself, or a cached copy from remote storage."""
+    name = model_version.checkpoint.name
+    try:
+        return Path(default_storage.path(name))
+    except NotImplementedError:
+        cache = Path(settings.VAR_DIR) / "model-cache" / f"{model_version.sha256}.pt"
+        if not cache.exists():
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_suffix(".part")
+            with default_storage.open(name, "rb") as src, partial.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            partial.replace(cache)
+        return cache
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def predictor_for(model_version: ModelVersion) -> Predictor:
+    key = f"{model_version.pk}:{model_version.sha256}"
+    with _lock:
+        if _loaded.get("key") != key:
+            path = checkpoint_local_path(model_version)
+            if file_sha256(path) != model_version.sha256:
+                raise RuntimeError(
+                    f"checkpoint of model {model_version.name} does not match its recorded sha256"
+                )
+            _loaded.clear()  # free the old model before loading the new one
+            predictor = Predictor(
+                path,
+                device=settings.MODEL_DEVICE,
+                batch_size=settings.INFERENCE_BATCH_SIZE or None,
+                num_workers=0,
+            )
+            _loaded.update(key=key, predictor=predictor)
+            logger.info("loaded model version %s (%s)", model_version.pk, model_version.name)
+        return _loaded["predictor"]  # type: ignore[return-value]

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from allreview.cases.models import pseudonym_validator
+from allreview.projects.models import Project
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/*,.zip,.bmp,.tif,.tiff"})
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class CaseUploadForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.none())
+    patient_code = forms.CharField(
+        max_length=64,
+        validators=[pseudonym_validator],
+        help_text="Pseudonymous code only: never a name or a record number.",
+    )
+    specimen_id = forms.CharField(max_length=64, required=False, validators=[pseudonym_validator])
+    files = MultipleFileField(help_text="Cell images (BMP, PNG, JPEG, TIFF) or zip archives.")
+
+    def __init__(self, *args: Any, projects: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = projects
+        if projects.count() == 1:
+            self.fields["project"].initial = projects.first()

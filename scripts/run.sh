@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Start AllReview on the embedded defaults (SQLite and a filesystem broker under var/): web
+# server, Celery worker and Celery beat in the foreground. Ctrl-C stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+mkdir -p var
+
+# Local trial over plain http on this machine; production sets these through docker/.env.
+if [ ! -s var/secret_key ]; then
+  "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key
+  chmod 600 var/secret_key
+fi
+export SECRET_KEY_FILE="${SECRET_KEY_FILE:-$PWD/var/secret_key}"
+export DEBUG="${DEBUG:-false}"
+export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-false}"
+export SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-false}"
+export CSRF_COOKIE_SECURE="${CSRF_COOKIE_SECURE:-false}"
+export SECURE_HSTS_SECONDS="${SECURE_HSTS_SECONDS:-0}"
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+PY="$VENV/bin/python"
+
+"$PY" manage.py migrate --noinput
+"$PY" manage.py collectstatic --noinput >/dev/null
+"$PY" manage.py demo_setup
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping AllReview..."
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+"$VENV/bin/celery" -A allreview worker -Q default,inference,training --concurrency 1 \
+  --loglevel INFO -n "worker@%h" &
+pids+=($!)
+"$VENV/bin/celery" -A allreview beat --loglevel INFO &
+pids+=($!)
+"$PY" manage.py runserver "$HOST:$PORT" --noreload &
+pids+=($!)
+
+sleep 2
+cat <<MSG
+
+  AllReview is running at http://$HOST:$PORT/
+  Log in as: admin
+  Password:  $(cat var/admin_password)
+  (The starter model was trained on synthetic cells: it is for trying the platform, not for patients.)
+  Press Ctrl-C to stop the web server, the worker and beat.
+
+MSG
+wait -n "${pids[@]}"
