@@ -116,7 +116,12 @@ def sniff_foreign_format(data: bytes) -> str | None:
 def check_image(
     data: bytes, *, limits: ImageLimits = ImageLimits(), thumb_size: int = 128
 ) -> CheckedImage:
-    """Validate one uploaded file and make its thumbnail, or raise `ImageRejected`."""
+    """Validate one uploaded file and make its thumbnail, or raise `ImageRejected`.
+
+    Raises ValueError only for a bad `thumb_size`. Pillow's bomb warning is turned into an error
+    with `warnings.catch_warnings`, which is process-global: fine in Celery's prefork workers and
+    in tests; in a threaded server a concurrent call may briefly see the filter changed.
+    """
     if thumb_size < 1:
         raise ValueError("thumb_size must be positive")
     _check_byte_size(data, limits)
@@ -210,6 +215,8 @@ def _check_header(img: Image.Image, fmt: str, limits: ImageLimits) -> None:
 def _frame_count(img: Image.Image, fmt: str) -> int:
     try:
         return int(getattr(img, "n_frames", 1))
+    except _BOMBS as exc:  # a later TIFF page may be the bomb
+        raise ImageRejected(f"decompression bomb: {exc}") from exc
     except Exception as exc:  # walking a broken TIFF IFD chain fails here
         raise ImageRejected(f"truncated or corrupt {fmt} data ({exc})") from exc
 

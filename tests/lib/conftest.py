@@ -23,10 +23,10 @@ CNMC_DIR = Path(
 
 
 def cell_image(size: tuple[int, int] = (450, 450), mode: str = "RGB") -> Image.Image:
-    """A C-NMC-like picture: a bright blob on black, with texture so codecs do real work."""
+    """A C-NMC-like picture: a textured blob on black (seeded, so every run is the same)."""
     width, height = size
     blob = Image.radial_gradient("L").resize((width, height))
-    noise = Image.effect_noise((width, height), 40)
+    noise = Image.frombytes("L", size, random.Random(width * height).randbytes(width * height))
     gray = Image.composite(noise, Image.new("L", size), blob.point(lambda v: 255 - v))
     rgb = Image.merge("RGB", (gray, gray.point(lambda v: v // 2), gray.point(lambda v: v // 3)))
     return rgb if mode == "RGB" else rgb.convert(mode)
