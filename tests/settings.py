@@ -8,6 +8,8 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/allreview")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# Tests that enqueue go through a real Redis (database 15, apart from a developer's own data).
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("ALLREVIEW_VAR_DIR", tempfile.mkdtemp(prefix="allreview-test-var-"))
 
 from allreview.settings import *  # noqa: E402,F403

@@ -65,9 +65,14 @@ def expand_archives(files: Iterable[IncomingFile]) -> list[IncomingFile]:
             expanded.append(item)
             continue
         try:
-            members = read_zip(io.BytesIO(item.data), limits=archive_limits())
+            members = read_zip(
+                io.BytesIO(item.data), limits=archive_limits(), archive_name=item.name
+            )
         except ArchiveRejected as exc:
-            problems.extend(Problem(f"{item.name}/{p.name}", p.reason) for p in exc.problems)
+            problems.extend(
+                p if p.name == item.name else Problem(f"{item.name}/{p.name}", p.reason)
+                for p in exc.problems
+            )
             continue
         expanded.extend(IncomingFile(f"{item.name}/{m.name}", m.data, item.truth) for m in members)
     if problems:
