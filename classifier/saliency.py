@@ -1,0 +1,59 @@
+"""Grad-CAM overlays through the maintained `grad-cam` package (no hand-written hooks)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image
+from pytorch_grad_cam import GradCAM
+from pytorch_grad_cam.utils.image import show_cam_on_image
+from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
+from torch import nn
+
+from classifier.data import ImageInput, load_crop, open_image
+from classifier.inference import Predictor
+from classifier.transforms import to_input
+
+
+def _target_layer(model: nn.Module) -> nn.Module:
+    # the last block of the last stage: finest features that still carry the class signal
+    return model.layer4[-1]
+
+
+def _display_crop(image: Image.Image, fraction: float) -> Image.Image:
+    width, height = image.size
+    cw, ch = width * fraction, height * fraction
+    box = (round((width - cw) / 2), round((height - ch) / 2))
+    return image.crop((box[0], box[1], box[0] + round(cw), box[1] + round(ch)))
+
+
+def saliency_map(
+    predictor: Predictor, image: ImageInput, *, target: str | None = None
+) -> tuple[np.ndarray, Image.Image]:
+    """Grad-CAM heat map (H, W) in [0, 1] at the crop's source resolution, and that crop.
+    `target` is the class explained ("all" or "hem"); the predicted class when None."""
+    profile = predictor.profile
+    fraction = profile.crop / profile.image_size
+    name = str(image) if not isinstance(image, bytes | Image.Image) else "image"
+    crop = load_crop(image, crop_fraction=fraction, size=profile.input_size, name=name)
+    x = to_input(crop[None], profile).to(predictor.device)
+    if target is None:
+        target = predictor.predict([image])[0].label
+    model = getattr(predictor.model, "_orig_mod", predictor.model)  # undo torch.compile
+    with torch.enable_grad(), GradCAM(model=model, target_layers=[_target_layer(model)]) as cam:
+        heat = cam(input_tensor=x, targets=[BinaryClassifierOutputTarget(int(target == "all"))])[0]
+    display = _display_crop(open_image(image, name), fraction)
+    mask = Image.fromarray(heat.astype(np.float32), mode="F").resize(display.size)
+    return np.clip(np.asarray(mask), 0.0, 1.0), display
+
+
+def saliency_png(predictor: Predictor, image: ImageInput, *, target: str | None = None) -> bytes:
+    """Grad-CAM overlay on the centre crop, as PNG bytes."""
+    heat, display = saliency_map(predictor, image, target=target)
+    rgb = np.asarray(display, dtype=np.float32) / 255.0
+    overlay = show_cam_on_image(rgb, heat, use_rgb=True, image_weight=0.6)
+    buffer = io.BytesIO()
+    Image.fromarray(overlay).save(buffer, format="PNG")
+    return buffer.getvalue()
