@@ -7,7 +7,8 @@ from celery import shared_task
 from allreview.cases import classification
 
 
-@shared_task(acks_late=True, soft_time_limit=1800, time_limit=2100)
+# Time limits: CELERY_TASK_SOFT_TIME_LIMIT / CELERY_TASK_TIME_LIMIT from settings.
+@shared_task(acks_late=True)
 def case_classify(case_id: int) -> None:
     classification.case_classify(case_id=case_id)
 

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from allreview.cases.models import Case, CaseStatus
+from allreview.projects.models import Membership, Project
+
+
+def test_demo_setup_creates_admin_project_and_cases_once(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    call_command("demo_setup", skip_model=True)
+    password = (tmp_path / "admin_password").read_text().strip()
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.check_password(password) and admin.is_superuser
+    project = Project.objects.get(name="Demo lab")
+    assert Membership.objects.filter(project=project, user=admin, role="admin").exists()
+    assert Case.objects.count() == 4
+    assert set(Case.objects.values_list("status", flat=True)) == {CaseStatus.QUEUED}
+    truths = set(Case.objects.get(patient_code="DEMO-001").cells.values_list("truth", flat=True))
+    assert truths == {"all", "hem"}
+
+    call_command("demo_setup", skip_model=True)  # a second run reuses everything
+    assert Case.objects.count() == 4
+    assert get_user_model().objects.count() == 1
+    assert (tmp_path / "admin_password").read_text().strip() == password
