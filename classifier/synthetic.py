@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 LABELS = ("all", "hem")
 FORMATS = ("png", "bmp")
@@ -150,7 +150,7 @@ def sample_plan(label: str, rng: np.random.Generator) -> CellPlan:
     aspect = rng.uniform(1.0, 1.30)
     reach = radius * math.sqrt(aspect) * 1.12
     shift = max(0.0, min(40.0, IMAGE_SIZE / 2 - reach - 4))  # keep the cell inside the frame
-    cx, cy = IMAGE_SIZE / 2 + rng.uniform(-shift, shift, 2)
+    cx, cy = (float(c) for c in IMAGE_SIZE / 2 + rng.uniform(-shift, shift, 2))
     cell = _random_outline(rng, radius, aspect, 0.09 if blast else 0.05, cx, cy)
     nucleus = _nucleus_outline(rng, cell, blast)
     return CellPlan(
@@ -201,16 +201,22 @@ def _grid() -> tuple[np.ndarray, np.ndarray]:
 
 def _edge_distance(outline: Outline, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
     """Approximate signed distance in pixels to the outline (positive inside)."""
-    dx, dy = xx - outline.cx, yy - outline.cy
-    cos, sin = math.cos(outline.angle), math.sin(outline.angle)
-    u, v = dx * cos + dy * sin, -dx * sin + dy * cos
-    rho = np.sqrt((u / outline.a) ** 2 + (v / outline.b) ** 2)
-    theta = np.arctan2(v, u)
+    dx, dy = xx - np.float32(outline.cx), yy - np.float32(outline.cy)
+    cos, sin = np.float32(math.cos(outline.angle)), np.float32(math.sin(outline.angle))
+    u, v = (
+        (dx * cos + dy * sin) / np.float32(outline.a),
+        (dy * cos - dx * sin) / np.float32(outline.b),
+    )
+    rho = np.sqrt(u * u + v * v) + np.float32(1e-6)
+    # cos/sin of k*theta by the Chebyshev recurrence: no arctan2 and no per-harmonic np.cos.
+    c1, s1 = u / rho, v / rho
+    ck, sk = c1, s1
     edge = np.ones_like(rho)
-    for k, (amp, phase) in enumerate(zip(outline.amps, outline.phases, strict=True), start=1):
-        if amp:
-            edge += amp * np.cos(k * theta + phase)
-    return (edge - rho) * math.sqrt(outline.a * outline.b)
+    for amp, phase in zip(outline.amps[1:], outline.phases[1:], strict=True):
+        ck, sk = ck * c1 - sk * s1, sk * c1 + ck * s1
+        # cos(k*theta + phase) = cos(k*theta) cos(phase) - sin(k*theta) sin(phase)
+        edge += np.float32(amp * math.cos(phase)) * ck - np.float32(amp * math.sin(phase)) * sk
+    return (edge - rho) * np.float32(math.sqrt(outline.a * outline.b))
 
 
 # ---------------------------------------------------------------- texture
@@ -262,23 +268,19 @@ def render_plan(plan: CellPlan, tone: StainTone, rng: np.random.Generator) -> Im
     od = od + (1 - in_nucleus) * (cytoplasm + rim) * np.asarray(tone.cytoplasm_od, dtype=np.float32)
     rgb = 255.0 * np.asarray(tone.tint, dtype=np.float32) * np.exp(-_DENSITY * tone.strength * od)
     small = Image.fromarray(np.clip(rgb, 1, 255).astype(np.uint8))
-    blurred = small.filter(ImageFilter.GaussianBlur(plan.edge_softness / _SCALE))
-    return _finish(blurred, cell_d, plan.noise_sigma, rng)
-
-
-def _finish(
-    small: Image.Image, cell_d: np.ndarray, sigma: float, rng: np.random.Generator
-) -> Image.Image:
-    """Upscale, add sensor noise and cut the cell out onto pure black."""
-    size = (IMAGE_SIZE, IMAGE_SIZE)
-    pixels = np.asarray(small.resize(size, Image.Resampling.BILINEAR), dtype=np.int16)
-    distance = _resize_float(cell_d, IMAGE_SIZE, Image.Resampling.BILINEAR)
-    noise = rng.normal(0.0, sigma, (IMAGE_SIZE // 2, IMAGE_SIZE // 2, 3)).astype(np.int16)
-    noise = np.repeat(np.repeat(noise, 2, axis=0), 2, axis=1)
+    blurred = np.asarray(small.filter(ImageFilter.GaussianBlur(plan.edge_softness / _SCALE)))
+    noise = rng.normal(0.0, plan.noise_sigma, blurred.shape).astype(np.float32)
     # Inside pixels never reach 0 so that "non-black" means "cell".
-    out = np.clip(pixels + noise, 1, 255).astype(np.uint8)
-    out[distance <= 0] = 0
-    return Image.fromarray(out)
+    noisy = np.clip(blurred + noise, 1, 255).astype(np.uint8)
+    return _cut_out(Image.fromarray(noisy), cell_d)
+
+
+def _cut_out(small: Image.Image, cell_d: np.ndarray) -> Image.Image:
+    """Upscale to the full frame and put the cell on pure black along a smooth outline."""
+    pixels = np.array(small.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR))
+    inside = _resize_float(cell_d, IMAGE_SIZE, Image.Resampling.BILINEAR) > 0
+    pixels *= inside[..., None]
+    return Image.fromarray(pixels)
 
 
 # ---------------------------------------------------------------- public API
@@ -374,3 +376,30 @@ def _image_cell_numbers(n_cells: int, rng: np.random.Generator) -> list[tuple[in
         per_image = int(rng.integers(1, 4))
         numbers += [(image_no, c) for c in range(1, per_image + 1)]
     return numbers[:n_cells]
+
+
+def contact_sheet(
+    *, per_class: int = 16, columns: int = 4, seed: int = 0, thumb: int = 140
+) -> Image.Image:
+    """A labelled grid of `per_class` cells of each class side by side (for docs and eyeballing).
+
+    Regenerate the docs picture with
+    `python -c "from classifier.synthetic import contact_sheet as c; c().save('docs/img/synthetic_cells.png')"`.
+    """
+    rows = -(-per_class // columns)
+    header, gap = 28, 16
+    block = columns * thumb
+    sheet = Image.new("RGB", (2 * block + gap, header + rows * thumb), (0, 0, 0))
+    draw = ImageDraw.Draw(sheet)
+    margin = 25  # the outer 25 px of the 450 frame are always black
+    for k, label in enumerate(LABELS):
+        left = k * (block + gap)
+        title = "all: leukemic blast" if label == "all" else "hem: normal cell"
+        draw.text((left + 6, 6), f"{title} (seeds {seed}-{seed + per_class - 1})", fill="white")
+        for i in range(per_class):
+            image = make_cell(label, seed + i).crop(
+                (margin, margin, IMAGE_SIZE - margin, IMAGE_SIZE - margin)
+            )
+            x, y = left + (i % columns) * thumb, header + (i // columns) * thumb
+            sheet.paste(image.resize((thumb, thumb), Image.Resampling.LANCZOS), (x, y))
+    return sheet

@@ -11,6 +11,7 @@ from PIL import Image
 from classifier.synthetic import (
     LABELS,
     SyntheticCell,
+    contact_sheet,
     make_case_cells,
     make_cell,
     random_tone,
@@ -221,3 +222,10 @@ def test_synthetic_colour_and_size_resemble_real_cnmc() -> None:
     syn_colour, syn_cover = summary(synthetic)
     assert np.abs(real_colour - syn_colour).max() < 25
     assert 0.5 < syn_cover / real_cover < 2.0
+
+
+def test_contact_sheet_shows_both_classes() -> None:
+    sheet = contact_sheet(per_class=2, columns=2, thumb=40)
+    assert sheet.size == (2 * 80 + 16, 28 + 40)
+    rgb = np.asarray(sheet)
+    assert rgb[28:, :80].any() and rgb[28:, 96:].any()
