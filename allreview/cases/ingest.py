@@ -6,7 +6,9 @@ Nothing here touches the database or storage: it decides what may be stored.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -101,19 +103,31 @@ def check_limits(files: list[IncomingFile]) -> list[Problem]:
     return problems
 
 
+def ingest_pool() -> ThreadPoolExecutor:
+    """Decoding, hashing, inflating and writing release the GIL: one thread per core."""
+    return ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1)))
+
+
+def _check_one(item: IncomingFile, limits: ImageLimits) -> CheckedImage | Problem:
+    try:
+        return check_image(item.data, limits=limits, thumb_size=settings.THUMBNAIL_SIZE)
+    except ImageRejected as exc:
+        return Problem(item.name, exc.reason)
+
+
 def check_files(files: list[IncomingFile]) -> list[AcceptedImage]:
     """Decode and check every file; refuse the whole upload if any is bad or repeated."""
     problems = check_limits(files)
     if problems:
         raise UploadRejected(problems)
     limits = image_limits()
+    with ingest_pool() as pool:
+        results = list(pool.map(lambda item: _check_one(item, limits), files))
     accepted: list[AcceptedImage] = []
     first_by_hash: dict[str, tuple[int, str]] = {}
-    for index, item in enumerate(files):
-        try:
-            checked = check_image(item.data, limits=limits, thumb_size=settings.THUMBNAIL_SIZE)
-        except ImageRejected as exc:
-            problems.append(Problem(item.name, exc.reason))
+    for index, (item, checked) in enumerate(zip(files, results, strict=True)):
+        if isinstance(checked, Problem):
+            problems.append(checked)
             continue
         if item.truth and item.truth not in {"all", "hem"}:
             problems.append(Problem(item.name, f"label {item.truth!r} is not 'all' or 'hem'"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
-from allreview.cases.ingest import AcceptedImage, IncomingFile, check_files, expand_archives
+from allreview.cases.ingest import (
+    AcceptedImage,
+    IncomingFile,
+    check_files,
+    expand_archives,
+    ingest_pool,
+)
 from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelValue, pseudonym_validator
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
@@ -73,7 +80,9 @@ def case_upload(
                 status=CaseStatus.QUEUED,
                 progress_total=len(accepted),
             )
-            cells = [_cell_store(case=case, image=image, stored=stored) for image in accepted]
+            with ingest_pool() as pool:
+                store = partial(_cell_store, case=case, stored=stored)
+                cells = list(pool.map(lambda image: store(image=image), accepted))
             Cell.objects.bulk_create(cells, batch_size=500)
             audit_record(
                 action="case.upload",
