@@ -128,7 +128,7 @@ def fit_temperature(logits: np.ndarray, targets: np.ndarray, max_iter: int = 100
         return loss
 
     opt.step(closure)
-    return float(log_t.exp().clamp(0.05, 20.0))
+    return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 
 def best_threshold(targets: np.ndarray, probabilities: np.ndarray, grid: int = 2000) -> float:

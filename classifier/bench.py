@@ -1,0 +1,133 @@
+"""Throughput: bare forward (images/s) against the whole prediction pipeline (cells/s)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from classifier.checkpoint import save_checkpoint
+from classifier.data import CLASS_NAMES
+from classifier.inference import Predictor, cpu_count, prepare_model, resolve_device
+from classifier.model import create_model
+from classifier.profiles import Profile, get_profile
+from classifier.transforms import to_input
+
+
+@dataclass
+class BenchResult:
+    profile: str
+    architecture: str
+    input_size: int
+    rotations: int
+    device: str
+    threads: int
+    workers: int
+    batch_cells: int
+    bare_images_per_s: float
+    pipeline_cells_per_s: float
+    ratio: float  # pipeline cells/s * rotations / bare images/s (target >= 0.85)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bare_rate(
+    model: torch.nn.Module, profile: Profile, batch: int, device: torch.device, seconds: float
+) -> float:
+    """Images/s of the model alone on a ready, normalised batch (no decoding, no rotation)."""
+    x = to_input(
+        torch.randint(
+            0,
+            255,
+            (batch, 3, profile.input_size, profile.input_size),
+            dtype=torch.uint8,
+            device=device,
+        ),
+        profile,
+    )
+    if device.type == "cuda":
+        x = x.contiguous(memory_format=torch.channels_last)
+    return _timed(lambda: model(x), batch, device, seconds)
+
+
+def _timed(step: object, items: int, device: torch.device, seconds: float) -> float:
+    with torch.inference_mode():
+        step()  # warm-up: kernel selection, allocator
+        _sync(device)
+        count, start = 0, time.perf_counter()
+        while count == 0 or time.perf_counter() - start < seconds:
+            step()
+            count += 1
+        _sync(device)
+    return items * count / (time.perf_counter() - start)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _random_checkpoint(profile: Profile, folder: Path) -> Path:
+    torch.manual_seed(0)
+    model = create_model(profile)
+    path = folder / f"{profile.name}.pt"
+    save_checkpoint(
+        path,
+        {
+            "model": model.state_dict(),
+            "profile": profile.to_dict(),
+            "class_names": list(CLASS_NAMES),
+            "threshold": 0.5,
+            "temperature": 1.0,
+            "epoch": 0,
+            "init": "random",
+        },
+    )
+    return path
+
+
+def bench_profile(
+    name: str,
+    images: Sequence[str | Path],
+    *,
+    device: str = "auto",
+    workers: int | None = None,
+    seconds: float = 5.0,
+) -> BenchResult:
+    """Bare and pipeline rates of one profile (random weights: speed does not depend on them)."""
+    profile = get_profile(name)
+    with tempfile.TemporaryDirectory() as tmp:
+        predictor = Predictor(_random_checkpoint(profile, Path(tmp)), device, num_workers=workers)
+    dev = resolve_device(device)
+    batch = predictor.batch_size * profile.rotations
+    bare = bare_rate(prepare_model(predictor.model, dev), profile, batch, dev, seconds)
+    predictor.predict(list(images[: predictor.batch_size]))  # warm-up
+    start = time.perf_counter()
+    predictor.predict(list(images))
+    cells = len(images) / (time.perf_counter() - start)
+    return BenchResult(
+        profile=name,
+        architecture=profile.architecture,
+        input_size=profile.input_size,
+        rotations=profile.rotations,
+        device=str(dev),
+        threads=torch.get_num_threads(),
+        workers=predictor.num_workers,
+        batch_cells=predictor.batch_size,
+        bare_images_per_s=bare,
+        pipeline_cells_per_s=cells,
+        ratio=cells * profile.rotations / bare,
+    )
+
+
+def default_cells(profile: Profile, device: torch.device) -> int:
+    """Enough cells for a few seconds of pipeline on this machine."""
+    if device.type == "cuda":
+        return 4096
+    per_core = {"paper": 4, "fast": 24, "tiny": 128}.get(profile.name, 16)
+    return per_core * max(1, cpu_count())

@@ -1,0 +1,352 @@
+"""Command line: python -m classifier train|evaluate|predict|bench|saliency."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from classifier.data import Sample, patient_split, samples_from_cnmc_folder, samples_from_manifest
+from classifier.errors import ClassifierError
+from classifier.profiles import PROFILES
+
+
+def _add_data_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--data", type=Path, help="folder in the C-NMC layout (all/, hem/)")
+    group.add_argument("--manifest", type=Path, help="CSV with columns path,label,patient")
+
+
+def _samples(args: argparse.Namespace) -> list[Sample]:
+    if args.manifest is not None:
+        return samples_from_manifest(args.manifest)
+    return samples_from_cnmc_folder(args.data)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m classifier", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub.add_parser("train", help="train a profile, keep the best epoch"))
+    _evaluate_parser(sub.add_parser("evaluate", help="metrics and plots of a checkpoint"))
+    _predict_parser(sub.add_parser("predict", help="classify cell images"))
+    _bench_parser(sub.add_parser("bench", help="bare forward vs whole pipeline throughput"))
+    _saliency_parser(sub.add_parser("saliency", help="Grad-CAM overlay PNG of one cell"))
+    return parser
+
+
+def _train_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", choices=sorted(PROFILES), default="fast")
+    _add_data_args(p)
+    p.add_argument("--val-manifest", type=Path, help="validation CSV (else a patient split)")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="share of images (by patient)")
+    p.add_argument("--output", type=Path, required=True, help="folder for model.pt and reports")
+    p.add_argument("--init", type=Path, help="local ImageNet weights (timm or pretrained-models)")
+    p.add_argument("--epochs", type=int, help="override the profile's epoch count")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT/last.pt")
+    p.add_argument("--workers", type=int, help="DataLoader workers")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke runs)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    p.add_argument("--time-limit", type=float, help="minutes; no epoch starts that would overrun")
+
+
+def _evaluate_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, required=True)
+    _add_data_args(p)
+    p.add_argument("--output", type=Path, required=True, help="folder for metrics and plots")
+    _runtime_args(p)
+
+
+def _predict_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("images", nargs="*", type=Path, help="image files")
+    _add_data_args(p, required=False)
+    p.add_argument("--output", type=Path, help=".csv or .json (default: JSON on stdout)")
+    _runtime_args(p)
+
+
+def _bench_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profiles", nargs="+", choices=sorted(PROFILES), default=["tiny", "fast"])
+    p.add_argument("--images", type=Path, help="C-NMC folder of cells (default: synthetic cells)")
+    p.add_argument("--cells", type=int, help="cells per pipeline run (default: by profile)")
+    p.add_argument("--seconds", type=float, default=5.0, help="time per bare measurement")
+    p.add_argument("--output", type=Path, help="JSON file for the results")
+    _runtime_args(p)
+
+
+def _saliency_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--image", type=Path, required=True)
+    p.add_argument("--output", type=Path, required=True, help="PNG file")
+    p.add_argument("--target", choices=["all", "hem"], help="class to explain (default: predicted)")
+    p.add_argument("--device", default="auto")
+
+
+def _runtime_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=int, help="cells per batch")
+    p.add_argument("--workers", type=int, help="decoding workers (0: decode in this process)")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from classifier.plots import evaluation_plots, training_curves
+    from classifier.train import TrainConfig, main
+
+    samples = _samples(args)
+    if args.val_manifest is not None:
+        train, val = samples, samples_from_manifest(args.val_manifest)
+    else:
+        train, val = patient_split(samples, val_fraction=args.val_fraction, seed=args.seed)
+    config = TrainConfig(
+        profile=args.profile,
+        train=train,
+        val=val,
+        output=args.output,
+        init=args.init,
+        epochs=args.epochs,
+        seed=args.seed,
+        device=args.device,
+        resume=args.resume,
+        num_workers=args.workers,
+        batch_size=args.batch_size,
+        max_steps=args.max_steps,
+        progress=True,
+        threads=args.threads,
+        time_limit_s=args.time_limit * 60 if args.time_limit else None,
+    )
+    bar = tqdm(total=config.epochs or PROFILES[args.profile].epochs, desc="epochs")
+    result = main(config, on_epoch=lambda r: _epoch_line(bar, r))
+    bar.close()
+    _write_history(args.output / "history.csv", result.history)
+    training_curves(
+        result.history,
+        args.output / "curves.png",
+        f"{args.profile} profile, init {result.init.split(':')[0]}",
+    )
+    evaluation_plots(result.val_targets, result.val_probabilities, result.confusion, args.output)
+    _write_predictions_csv(
+        args.output / "val_predictions.csv",
+        [s.path for s in val],
+        result.val_targets,
+        result.val_probabilities,
+    )
+    print(
+        json.dumps(
+            {
+                "checkpoint": str(result.checkpoint),
+                "sha256": result.sha256,
+                "best_epoch": result.best_epoch,
+                "init": result.init,
+                "metrics": result.metrics,
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+def _epoch_line(bar: tqdm, report: Any) -> None:
+    bar.update(1)
+    bar.write(
+        f"epoch {report.epoch}/{report.epochs}: train loss {report.train_loss:.4f}, "
+        f"val loss {report.val_loss:.4f}, val weighted F1 {report.val_weighted_f1:.4f}"
+        f"{' (best)' if report.best else ''}, {report.seconds:.0f} s"
+    )
+
+
+def _write_history(path: Path, history: Sequence[Any]) -> None:
+    rows = [asdict(h) for h in history]
+    if not rows:
+        return
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _write_predictions_csv(
+    path: Path, files: Sequence[str], targets: Sequence[int], probabilities: Sequence[float]
+) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "probability"])
+        for file, target, prob in zip(files, targets, probabilities, strict=False):
+            writer.writerow([file, "all" if target else "hem", f"{prob:.6f}"])
+
+
+def _progress_bar(total: int, desc: str) -> tuple[tqdm, Callable[[int, int], None]]:
+    bar = tqdm(total=total, desc=desc, unit="cell")
+    return bar, lambda done, _total: bar.update(done - bar.n)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from classifier.inference import Predictor, predictions_from_logits
+    from classifier.metrics import compute_metrics
+    from classifier.plots import evaluation_plots
+
+    samples = _samples(args)
+    predictor = Predictor(
+        args.checkpoint, args.device, batch_size=args.batch_size, num_workers=args.workers
+    )
+    bar, progress = _progress_bar(len(samples), "evaluate")
+    logits = predictor.logits([s.path for s in samples], progress)
+    bar.close()
+    preds = predictions_from_logits(logits, predictor.temperature, predictor.threshold)
+    targets = [s.target for s in samples]
+    probs = [p.probability for p in preds]
+    metrics = compute_metrics(
+        targets, probs, threshold=predictor.threshold, patients=[s.patient for s in samples]
+    )
+    report = {
+        "checkpoint": str(args.checkpoint),
+        "sha256": predictor.sha256,
+        "profile": predictor.profile.name,
+        "init": predictor.metadata.get("init", "?"),
+        "metrics": asdict(metrics),
+    }
+    _write_json(args.output / "metrics.json", report)
+    _write_rows(args.output / "predictions.csv", samples, preds)
+    evaluation_plots(targets, probs, metrics.confusion, args.output)
+    print(json.dumps(report["metrics"] | {"init": report["init"]}, indent=2, default=str))
+    return 0
+
+
+def _write_rows(path: Path, samples: Sequence[Sample], preds: Sequence[Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "patient", "label", "predicted", "probability", "uncertainty"])
+        for s, p in zip(samples, preds, strict=True):
+            writer.writerow(
+                [
+                    s.path,
+                    s.patient,
+                    s.label,
+                    p.label,
+                    f"{p.probability:.6f}",
+                    f"{p.uncertainty:.6f}",
+                ]
+            )
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from classifier.inference import Predictor
+
+    paths = [str(p) for p in args.images]
+    if args.data is not None or args.manifest is not None:
+        paths += [s.path for s in _samples(args)]
+    if not paths:
+        raise ClassifierError("no images given (pass files, --data or --manifest)")
+    predictor = Predictor(
+        args.checkpoint, args.device, batch_size=args.batch_size, num_workers=args.workers
+    )
+    bar, progress = _progress_bar(len(paths), "predict")
+    preds = predictor.predict(paths, progress)
+    bar.close()
+    rows = [{"path": path, **asdict(p)} for path, p in zip(paths, preds, strict=True)]
+    _emit(args.output, rows)
+    return 0
+
+
+def _emit(output: Path | None, rows: list[dict[str, Any]]) -> None:
+    if output is None:
+        print(json.dumps(rows, indent=2))
+    elif output.suffix.lower() == ".csv":
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with open(output, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    else:
+        _write_json(output, rows)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from classifier.bench import bench_profile, default_cells
+    from classifier.inference import resolve_device
+
+    device = resolve_device(args.device)
+    results = []
+    for name in tqdm(args.profiles, desc="profiles"):
+        count = args.cells or default_cells(PROFILES[name], device)
+        images = _bench_images(args.images, count)
+        result = bench_profile(
+            name, images, device=args.device, workers=args.workers, seconds=args.seconds
+        )
+        results.append(result.to_dict())
+        tqdm.write(json.dumps(result.to_dict()))
+    if args.output is not None:
+        _write_json(args.output, results)
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+def _bench_images(folder: Path | None, count: int) -> list[str]:
+    if folder is not None:
+        paths = [s.path for s in samples_from_cnmc_folder(folder)]
+        reps = -(-count // len(paths))
+        return (paths * reps)[:count]
+    return _synthetic_images(count)
+
+
+def _synthetic_images(count: int) -> list[str]:
+    import tempfile
+
+    from classifier.synthetic import make_cell
+
+    folder = Path(tempfile.mkdtemp(prefix="allreview-bench-"))
+    distinct = min(count, 64)  # reuse files: decoding, not generation, is what we measure
+    paths = []
+    for i in range(distinct):
+        path = folder / f"cell_{i}.png"
+        make_cell("all" if i % 2 else "hem", seed=i).save(path)
+        paths.append(str(path))
+    return [paths[i % distinct] for i in range(count)]
+
+
+def cmd_saliency(args: argparse.Namespace) -> int:
+    from classifier.inference import Predictor
+    from classifier.saliency import saliency_png
+
+    predictor = Predictor(args.checkpoint, args.device, num_workers=0)
+    png = saliency_png(predictor, str(args.image), target=args.target)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_bytes(png)
+    print(str(args.output))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "bench": cmd_bench,
+    "saliency": cmd_saliency,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; bad input prints one line naming the problem and exits 2."""
+    args = _build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ClassifierError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # e.g. --val-fraction out of range
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
