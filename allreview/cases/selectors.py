@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Case as Case_
 from django.db.models import (
     Count,
     F,
@@ -13,10 +14,12 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, NullIf
 
-from allreview.cases.models import Case, Cell, CellClass, Label
+from allreview.cases.models import Case, Cell, CellClass, Label, LabelValue
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
 
@@ -95,4 +98,110 @@ def case_counts(*, case: Case) -> dict[str, int]:
         predicted_all=Count("id", filter=Q(predicted_label=CellClass.ALL)),
         predicted_hem=Count("id", filter=Q(predicted_label=CellClass.HEM)),
         reviewed=Count("id", filter=Q(current_label__isnull=False)),
+    )
+
+
+# --- Review workspace -------------------------------------------------------------------------
+# A Label row with the blank value ("cleared", written only by undo) means "unreviewed again":
+# these selectors treat it as no label.
+
+GALLERY_ORDERS = ("uncertainty", "probability")
+GALLERY_FILTERS = ("all", "unreviewed", "disagree", "unsure", "artifact")
+
+
+def review_label_subquery() -> NullIf:
+    """The cell's current label, or NULL when it has none or its newest row is 'cleared'."""
+    return NullIf(current_label_subquery(), Value(""))
+
+
+def case_review_cells(*, case: Case) -> QuerySet[Cell]:
+    """The case's cells with its model's prediction and the reviewed label (cleared = NULL)."""
+    return Cell.objects.filter(case=case).annotate(
+        prediction=FilteredRelation(
+            "predictions", condition=Q(predictions__model_version_id=case.model_version_id)
+        ),
+        probability=F("prediction__probability"),
+        predicted_label=F("prediction__label"),
+        uncertainty=F("prediction__uncertainty"),
+        label=review_label_subquery(),
+    )
+
+
+def _gallery_filter(cells: QuerySet[Cell], show: str) -> QuerySet[Cell]:
+    if show == "unreviewed":
+        return cells.filter(label__isnull=True)
+    if show == "disagree":
+        return cells.filter(
+            label__in=[CellClass.ALL, CellClass.HEM], predicted_label__isnull=False
+        ).exclude(label=F("predicted_label"))
+    if show in (LabelValue.UNSURE, LabelValue.ARTIFACT):
+        return cells.filter(label=show)
+    return cells
+
+
+def case_gallery_cells(
+    *, case: Case, order: str = "uncertainty", show: str = "all"
+) -> list[dict[str, Any]]:
+    """Gallery rows: blasts first, then normal cells, then unclassified; within a group the most
+    uncertain (or the most probable blast) first. One query, plain values."""
+    group = Case_(
+        When(predicted_label=CellClass.ALL, then=Value(0)),
+        When(predicted_label=CellClass.HEM, then=Value(1)),
+        default=Value(2),
+    )
+    within = "-uncertainty" if order == "uncertainty" else "-probability"
+    cells = _gallery_filter(case_review_cells(case=case), show)
+    return list(
+        cells.annotate(group=group)
+        .order_by("group", F(within[1:]).desc(nulls_last=True), "id")
+        .values("id", "probability", "uncertainty", "predicted_label", "label")
+    )
+
+
+def case_review_counts(*, case: Case) -> dict[str, int]:
+    """Counts for the case summary and sign-off in one aggregate query. The 'call' of a cell is
+    the reviewer's label where there is one, the model's otherwise."""
+    reviewed = Q(label__isnull=False)
+    two_class = Q(label__in=[CellClass.ALL, CellClass.HEM], predicted_label__isnull=False)
+    return case_review_cells(case=case).aggregate(
+        total=Count("id"),
+        predicted_all=Count("id", filter=Q(predicted_label=CellClass.ALL)),
+        predicted_hem=Count("id", filter=Q(predicted_label=CellClass.HEM)),
+        unpredicted=Count("id", filter=Q(predicted_label__isnull=True)),
+        **{f"label_{v}": Count("id", filter=Q(label=v)) for v in LabelValue.values},
+        reviewed=Count("id", filter=reviewed),
+        unreviewed=Count("id", filter=~reviewed),
+        disagree=Count("id", filter=two_class & ~Q(label=F("predicted_label"))),
+        call_all=Count(
+            "id", filter=Q(label=CellClass.ALL) | Q(label__isnull=True, predicted_label="all")
+        ),
+        call_hem=Count(
+            "id", filter=Q(label=CellClass.HEM) | Q(label__isnull=True, predicted_label="hem")
+        ),
+    )
+
+
+def case_current_labels(*, case: Case) -> dict[int, str | None]:
+    """cell id -> reviewed label (None when unreviewed), for the sign-off snapshot."""
+    rows = case_review_cells(case=case).order_by("id").values_list("id", "label")
+    return dict(rows)
+
+
+def cells_current_labels(*, cell_ids: list[int]) -> dict[int, str | None]:
+    """cell id -> newest label row value ('' when cleared), for cells with any label row."""
+    rows = (
+        Label.objects.filter(cell_id__in=cell_ids)
+        .order_by("cell_id", "-id")
+        .distinct("cell_id")
+        .values_list("cell_id", "value")
+    )
+    return dict(rows)
+
+
+def cell_label_history(*, cell: Cell, limit: int = 50) -> list[dict[str, Any]]:
+    """Newest first: value ('' when cleared by an undo), who, when."""
+    return list(
+        Label.objects.filter(cell=cell)
+        .order_by("-id")
+        .values("value", "created_at", username=F("user__username"))[:limit]
     )

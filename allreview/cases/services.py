@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -13,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
+from allreview.cases import selectors
 from allreview.cases.ingest import (
     AcceptedImage,
     IncomingFile,
@@ -181,3 +185,113 @@ def case_retry(*, case: Case, user: Any) -> Case:
         transaction.on_commit(lambda: case_enqueue(case_id=case.pk))
     case.refresh_from_db()
     return case
+
+
+# --- Review workspace: bulk relabel and undo -----------------------------------------------------
+
+# Written only by label_undo, when the undone action gave a cell its first label: the cell is
+# "unreviewed again". Review selectors read this value as no label; label_set never accepts it.
+CLEARED = ""
+
+
+@dataclass(frozen=True)
+class LabelChange:
+    cell_id: int
+    before: str | None  # None: the cell had no label (or a cleared one)
+    after: str | None  # None: cleared by an undo
+
+
+@dataclass(frozen=True)
+class LabelBatch:
+    """One reviewer action over one or more cells; `batch` names it for undo."""
+
+    batch: str
+    changes: list[LabelChange]
+
+
+def labels_set_bulk(*, case: Case, user: Any, values: Mapping[int, str]) -> LabelBatch:
+    """Record one reviewer action on several cells of a case: one new Label row and one audit
+    event per cell, all in one transaction, tied together by a batch id for undo."""
+    require_role(user=user, project_id=case.project_id, action=Action.LABEL)
+    bad = sorted({v for v in values.values() if v not in LabelValue.values})
+    if bad:
+        raise ValidationError(
+            {"value": [f"{bad[0]!r} is not one of {', '.join(LabelValue.values)}"]}
+        )
+    if not values:
+        raise ValidationError("no cells to label")
+    with transaction.atomic():
+        _lock_open_case(case)
+        _require_cells_of_case(case, list(values))
+        return _labels_write(case=case, user=user, values=values, action="label.set")
+
+
+def label_undo(*, case: Case, user: Any, batch: str) -> LabelBatch:
+    """Undo the user's action `batch` by new Label rows that restore each cell's previous value.
+    Refused when a cell was relabelled since (by anyone) or the action was undone already."""
+    require_role(user=user, project_id=case.project_id, action=Action.LABEL)
+    from allreview.audit.models import AuditEvent
+
+    with transaction.atomic():
+        _lock_open_case(case)
+        events = AuditEvent.objects.filter(
+            case_id=case.pk, actor=user, action__in=LABEL_ACTIONS, after__batch=batch
+        ).values_list("target_id", "before", "after")
+        if not events:
+            raise ValidationError("there is no action of yours with that id to undo")
+        if AuditEvent.objects.filter(case_id=case.pk, after__undoes=batch).exists():
+            raise ValidationError("that action was undone already")
+        restore = {int(cell): (before or {}).get("label") for cell, before, _ in events}
+        expected = {int(cell): after.get("label") for cell, _, after in events}
+        current = selectors.cells_current_labels(cell_ids=list(restore))
+        changed = [c for c, v in expected.items() if (current.get(c) or None) != (v or None)]
+        if changed:
+            raise ValidationError(
+                f"{len(changed)} cell(s) were relabelled since that action; undo them by hand"
+            )
+        values = {cell: value or CLEARED for cell, value in restore.items()}
+        return _labels_write(case=case, user=user, values=values, action="label.undo", undoes=batch)
+
+
+LABEL_ACTIONS = ("label.set", "label.undo")
+
+
+def _lock_open_case(case: Case) -> None:
+    """Row lock on the case so a sign-off and a relabel never interleave."""
+    status = Case.objects.select_for_update().values_list("status", flat=True).get(pk=case.pk)
+    if status == CaseStatus.SIGNED_OFF:
+        raise ValidationError("the case is signed off and locked")
+
+
+def _require_cells_of_case(case: Case, cell_ids: list[int]) -> None:
+    found = set(Cell.objects.filter(case=case, pk__in=cell_ids).values_list("pk", flat=True))
+    missing = sorted(set(cell_ids) - found)
+    if missing:
+        raise ValidationError(f"cell {missing[0]} is not in case {case.pk}")
+
+
+def _labels_write(
+    *, case: Case, user: Any, values: Mapping[int, str], action: str, undoes: str = ""
+) -> LabelBatch:
+    from allreview.audit.models import AuditEvent
+
+    batch = uuid.uuid4().hex
+    before = selectors.cells_current_labels(cell_ids=list(values))
+    Label.objects.bulk_create(Label(cell_id=c, value=v, user=user) for c, v in values.items())
+    Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(status=CaseStatus.IN_REVIEW)
+    extra = {"undoes": undoes} if undoes else {}
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            action=action,
+            actor=user,
+            project_id=case.project_id,
+            case_id=case.pk,
+            target_type="cases.cell",
+            target_id=str(cell),
+            before={"label": before.get(cell) or None},
+            after={"label": value or None, "batch": batch, **extra},
+        )
+        for cell, value in values.items()
+    )
+    changes = [LabelChange(c, before.get(c) or None, v or None) for c, v in values.items()]
+    return LabelBatch(batch=batch, changes=changes)

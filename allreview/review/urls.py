@@ -2,16 +2,24 @@ from __future__ import annotations
 
 from django.urls import path
 
-from allreview.review import views
+from allreview.review import cells, gallery, signoff, views, worklist
 
 app_name = "review"
 
 urlpatterns = [
-    path("", views.case_list, name="case_list"),
+    path("", worklist.case_list, name="case_list"),
     path("cases/new/", views.case_upload, name="case_upload"),
-    path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("cases/<int:case_id>/", gallery.case_detail, name="case_detail"),
     path("cases/<int:case_id>/retry/", views.case_retry, name="case_retry"),
-    path("cells/<int:cell_id>/label/", views.cell_label, name="cell_label"),
-    path("cells/<int:cell_id>/image/", views.cell_image, name="cell_image"),
-    path("cells/<int:cell_id>/thumbnail/", views.cell_thumbnail, name="cell_thumbnail"),
+    path("cases/<int:case_id>/assign/", worklist.case_assign, name="case_assign"),
+    path("cases/<int:case_id>/labels/", cells.case_labels, name="case_labels"),
+    path("cases/<int:case_id>/labels/undo/", cells.case_labels_undo, name="case_labels_undo"),
+    path("cases/<int:case_id>/sign-off/", signoff.case_sign_off, name="case_sign_off"),
+    path("cases/<int:case_id>/reopen/", signoff.case_reopen, name="case_reopen"),
+    path("cells/<int:cell_id>/label/", cells.cell_label, name="cell_label"),
+    path("cells/<int:cell_id>/panel/", cells.cell_panel, name="cell_panel"),
+    path("cells/<int:cell_id>/saliency/", cells.cell_saliency, name="cell_saliency"),
+    path("cells/<int:cell_id>/saliency.png", cells.cell_saliency_image, name="cell_saliency_image"),
+    path("cells/<int:cell_id>/image/", cells.cell_image, name="cell_image"),
+    path("cells/<int:cell_id>/thumbnail/", cells.cell_thumbnail, name="cell_thumbnail"),
 ]

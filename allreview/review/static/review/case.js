@@ -1,57 +1,44 @@
-// Case page: relabel without a reload, keyboard keys on the focused tile, live progress.
+// Case page: class galleries drawn from one JSON list, keyboard-first relabelling with optimistic
+// updates and rollback, range selection, undo, the cell view with saliency, live progress.
+// Rules (what may be labelled, counts, sign-off) stay on the server; this file only presents.
 (function () {
   "use strict";
-  const csrf = document.querySelector("input[name=csrfmiddlewaretoken]");
-  const flash = document.getElementById("flash");
+
   const KEYS = { a: "all", h: "hem", u: "unsure", x: "artifact" };
+  const LABEL_TEXT = { all: "blast", hem: "normal", unsure: "unsure", artifact: "artifact" };
+  const MODEL_LETTER = { all: "B", hem: "N" };
+  const GROUPS = [
+    ["all", "Blasts (model's call)"],
+    ["hem", "Normal cells (model's call)"],
+    [null, "Not classified"],
+  ];
+
+  const csrf = document.querySelector("meta[name=csrf-token]").content;
+  const flash = document.getElementById("flash");
+  const gallery = document.getElementById("gallery");
 
   function say(text, isError) {
-    if (!flash) return;
     flash.textContent = text;
     flash.className = isError ? "flash error" : "flash";
+    flash.setAttribute("role", isError ? "alert" : "status");
   }
 
-  async function relabel(tile, value) {
-    const shown = tile.querySelector(".current-label");
-    const before = shown.textContent;
-    shown.textContent = value;  // optimistic: the screen updates at once
-    tile.classList.add("labelled");
-    const body = new URLSearchParams({ value: value });
-    try {
-      const response = await fetch(tile.dataset.labelUrl, {
-        method: "POST",
-        headers: { "X-CSRFToken": csrf ? csrf.value : "", Accept: "application/json" },
-        body: body,
-        credentials: "same-origin",
-      });
-      if (!response.ok) {
-        const data = await response.json().catch(() => ({}));
-        throw new Error(data.detail || "the server refused the label (" + response.status + ")");
-      }
-      say("Cell " + tile.dataset.cell + " labelled " + value + ".", false);
-    } catch (err) {
-      shown.textContent = before;  // roll back what the screen claimed
-      say("Not saved: " + err.message, true);
+  async function post(url, payload) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrf, "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(payload || {}),
+      credentials: "same-origin",
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok && response.status !== 202) {
+      throw new Error(data.detail || "the server refused (" + response.status + ")");
     }
+    data.httpStatus = response.status;
+    return data;
   }
 
-  const gallery = document.getElementById("gallery");
-  if (gallery) {
-    gallery.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const tile = event.target.closest(".tile");
-      relabel(tile, event.submitter.value);
-    });
-    gallery.addEventListener("keydown", (event) => {
-      const tile = event.target.closest(".tile");
-      const value = KEYS[event.key.toLowerCase()];
-      if (tile && value && !event.ctrlKey && !event.metaKey && !event.altKey) {
-        event.preventDefault();
-        relabel(tile, value);
-      }
-    });
-  }
-
+  // ---- progress while classifying --------------------------------------------------------
   const box = document.getElementById("progress-box");
   if (box) {
     const bar = document.getElementById("case-progress");
@@ -68,4 +55,323 @@
       }
     }, 2000);
   }
+  if (!gallery) return;
+
+  // ---- the gallery -------------------------------------------------------------------------
+  const caseId = gallery.dataset.case;
+  const canLabel = gallery.dataset.canLabel === "1";
+  const locked = gallery.dataset.locked === "1";
+  const cells = JSON.parse(document.getElementById("cell-rows").textContent).map((r) => ({
+    id: r[0], p: r[1], u: r[2], pred: r[3], label: r[4], el: null,
+  }));
+  const selected = new Set();
+  let focus = 0;
+  let anchor = 0;
+
+  function tileText(c) {
+    const model = c.pred
+      ? '<span class="badge badge-' + c.pred + '" title="Model: ' + LABEL_TEXT[c.pred] + '">' + MODEL_LETTER[c.pred] + "</span>"
+      : '<span class="badge badge-none" title="No prediction">–</span>';
+    const p = c.p === null ? "" : '<span class="prob">p ' + c.p.toFixed(2) + "</span>";
+    return '<img src="/cells/' + c.id + '/thumbnail/" alt="" loading="lazy" decoding="async" width="128" height="128">' +
+      '<span class="tile-top">' + model + '<span class="check" aria-hidden="true">✓</span></span>' +
+      '<span class="tile-bottom">' + p + '<span class="label-chip"></span></span>';
+  }
+
+  function describe(c) {
+    const model = c.pred ? "model " + LABEL_TEXT[c.pred] + " p " + c.p.toFixed(2) : "no prediction";
+    return "Cell " + c.id + ", " + model + ", label " + (c.label ? LABEL_TEXT[c.label] : "none");
+  }
+
+  function paint(i) {
+    const c = cells[i];
+    const el = c.el;
+    el.className = "tile pred-" + (c.pred || "none") + (c.label ? " label-" + c.label : " unreviewed") +
+      (c.label && c.pred && (c.label === "all" || c.label === "hem") && c.label !== c.pred ? " disagree" : "") +
+      (selected.has(i) ? " selected" : "");
+    el.setAttribute("aria-selected", selected.has(i) ? "true" : "false");
+    el.setAttribute("aria-label", describe(c));
+    el.querySelector(".label-chip").textContent = c.label ? LABEL_TEXT[c.label] : "";
+  }
+
+  function render() {
+    let html = "";
+    let index = 0;
+    const order = [];
+    for (const [key, title] of GROUPS) {
+      const members = cells.filter((c) => c.pred === key);
+      if (!members.length) continue;
+      const gid = "group-" + (key || "none");
+      html += '<div role="group" class="class-group" aria-labelledby="' + gid + '"><h2 id="' + gid + '" class="group-title">' +
+        title + ' <span class="count">' + members.length + '</span></h2><ul class="gallery" role="presentation">';
+      for (const c of members) {
+        html += '<li role="option" tabindex="-1" data-i="' + index + '" id="tile-' + c.id + '">' + tileText(c) + "</li>";
+        order.push(c);
+        index += 1;
+      }
+      html += "</ul></div>";
+    }
+    cells.splice(0, cells.length, ...order);  // the gallery's visual order is the navigation order
+    gallery.innerHTML = html || '<p class="meta">No cells match this filter.</p>';
+    gallery.querySelectorAll("li[data-i]").forEach((el) => { cells[+el.dataset.i].el = el; });
+    cells.forEach((_, i) => paint(i));
+    if (cells.length) {
+      cells[0].el.tabIndex = 0;
+      showCell(0);
+    }
+  }
+
+  function columns(i) {
+    const grid = cells[i].el.parentElement;
+    return getComputedStyle(grid).gridTemplateColumns.split(" ").length || 1;
+  }
+
+  function moveTo(i, options) {
+    if (!cells.length) return;
+    i = Math.max(0, Math.min(cells.length - 1, i));
+    cells[focus].el.tabIndex = -1;
+    focus = i;
+    const el = cells[i].el;
+    el.tabIndex = 0;
+    el.focus({ preventScroll: true });
+    el.scrollIntoView({ block: "nearest" });
+    if (options && options.extend) selectRange(anchor, i);
+    else if (!options || !options.keepAnchor) anchor = i;
+    showCell(i);
+  }
+
+  function setSelection(indices) {
+    const before = Array.from(selected);
+    selected.clear();
+    indices.forEach((i) => selected.add(i));
+    before.concat(indices).forEach((i) => paint(i));
+    const status = document.getElementById("selection-status");
+    status.textContent = selected.size ? selected.size + " cell(s) selected: a label key relabels them all." : "";
+  }
+
+  function selectRange(from, to) {
+    const lo = Math.min(from, to), hi = Math.max(from, to);
+    const range = [];
+    for (let i = lo; i <= hi; i++) range.push(i);
+    setSelection(range);
+  }
+
+  function targets() {
+    return selected.size ? Array.from(selected).sort((a, b) => a - b) : [focus];
+  }
+
+  // ---- saving: one queue so requests reach the server in the order the keys were pressed -----
+  let queue = Promise.resolve();
+  const undoStack = [];
+
+  function enqueue(task) {
+    queue = queue.then(task, task);
+  }
+
+  function apply(indices, values) {
+    indices.forEach((i, k) => { cells[i].label = values[k]; paint(i); });
+  }
+
+  function refreshSummary(data) {
+    if (data.summary_html) document.getElementById("summary").innerHTML = data.summary_html;
+    panelCache.clear();
+  }
+
+  function refuse() {
+    if (locked) say("This case is signed off and locked; a lead can reopen it.", true);
+    else if (!canLabel) say("Your role cannot label cells in this project.", true);
+    return locked || !canLabel;
+  }
+
+  function label(value) {
+    if (!cells.length || refuse()) return;
+    const indices = targets();
+    const usable = value === "model" ? indices.filter((i) => cells[i].pred) : indices;
+    if (!usable.length) { say("No model call to accept for this cell.", true); return; }
+    const before = usable.map((i) => cells[i].label);
+    const after = usable.map((i) => (value === "model" ? cells[i].pred : value));
+    apply(usable, after);  // optimistic: the screen changes at once
+    if (selected.size) setSelection([]);
+    else moveTo(focus + 1);
+    const ids = usable.map((i) => cells[i].id);
+    enqueue(async () => {
+      try {
+        const data = await post("/cases/" + caseId + "/labels/", { cells: ids, value: value });
+        undoStack.push({ batch: data.batch, indices: usable, before: before, after: after });
+        refreshSummary(data);
+        say("Saved: " + ids.length + " cell(s) labelled " + (value === "model" ? "as the model called them" : LABEL_TEXT[value]) + ". Z undoes.", false);
+      } catch (err) {
+        apply(usable, before);  // roll back what the screen claimed
+        say("Not saved: " + err.message, true);
+      }
+    });
+  }
+
+  function undo() {
+    if (refuse()) return;
+    enqueue(async () => {
+      const action = undoStack.pop();
+      if (!action) { say("Nothing of yours to undo on this page.", true); return; }
+      apply(action.indices, action.before);
+      try {
+        const data = await post("/cases/" + caseId + "/labels/undo/", { batch: action.batch });
+        refreshSummary(data);
+        say("Undone: " + action.indices.length + " cell(s) restored.", false);
+      } catch (err) {
+        apply(action.indices, action.after);
+        undoStack.push(action);
+        say("Not undone: " + err.message, true);
+      }
+    });
+  }
+
+  // ---- the cell view -------------------------------------------------------------------------
+  const panelCache = new Map();
+  const image = document.getElementById("cell-image");
+  const overlay = document.getElementById("cell-saliency");
+  const overlayStatus = document.getElementById("saliency-status");
+  const toggle = document.getElementById("saliency-toggle");
+  let panelTimer = null;
+  let saliencyOn = false;
+  let saliencyPoll = null;
+
+  function showCell(i) {
+    const c = cells[i];
+    image.src = "/cells/" + c.id + "/image/";
+    document.getElementById("cell-open").href = image.src;
+    clearTimeout(panelTimer);
+    panelTimer = setTimeout(() => loadPanel(c.id), 80);
+    if (saliencyOn) requestSaliency(c.id);
+  }
+
+  async function loadPanel(cellId) {
+    let data = panelCache.get(cellId);
+    if (!data) {
+      const response = await fetch("/cells/" + cellId + "/panel/", { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      data = await response.json();
+      panelCache.set(cellId, data);
+    }
+    if (cells[focus].id !== cellId) return;
+    const facts = document.getElementById("cell-facts");
+    const p = data.prediction;
+    const rows = [["Cell", "#" + data.cell + " · " + data.name]];
+    if (p) {
+      rows.push(["Model's call", (p.label === "all" ? "B · blast (ALL)" : "N · normal (HEM)")]);
+      rows.push(["Blast probability", p.probability.toFixed(3)]);
+      rows.push(["Uncertainty", "± " + p.uncertainty.toFixed(3) + " (spread over rotations)"]);
+      rows.push(["Model version", p.model]);
+    } else rows.push(["Model's call", "none yet"]);
+    facts.innerHTML = "";
+    for (const [k, v] of rows) {
+      const dt = document.createElement("dt"); dt.textContent = k;
+      const dd = document.createElement("dd"); dd.textContent = v;
+      facts.append(dt, dd);
+    }
+    const history = document.getElementById("cell-history");
+    history.innerHTML = "";
+    if (!data.history.length) history.innerHTML = '<li class="muted">No label yet.</li>';
+    for (const h of data.history) {
+      const li = document.createElement("li");
+      li.textContent = (h.value ? LABEL_TEXT[h.value] : "cleared (undo)") + " · " + h.user + " · " + h.at.replace("T", " ").slice(0, 16);
+      history.append(li);
+    }
+  }
+
+  function showOverlay(url) {
+    overlay.src = url;
+    overlay.hidden = false;
+    image.hidden = true;
+    overlayStatus.hidden = true;
+  }
+
+  function hideOverlay(message) {
+    overlay.hidden = true;
+    image.hidden = false;
+    overlayStatus.hidden = !message;
+    overlayStatus.textContent = message || "";
+  }
+
+  async function requestSaliency(cellId) {
+    clearTimeout(saliencyPoll);
+    hideOverlay("Computing the saliency overlay…");
+    try {
+      const data = await post("/cells/" + cellId + "/saliency/");
+      if (!saliencyOn || cells[focus].id !== cellId) return;
+      if (data.status === "ready") showOverlay(data.url);
+      else saliencyPoll = setTimeout(() => requestSaliency(cellId), 1500);
+    } catch (err) {
+      hideOverlay("No saliency overlay: " + err.message);
+    }
+  }
+
+  function toggleSaliency() {
+    saliencyOn = !saliencyOn;
+    toggle.setAttribute("aria-pressed", saliencyOn ? "true" : "false");
+    if (saliencyOn && cells.length) requestSaliency(cells[focus].id);
+    else { clearTimeout(saliencyPoll); hideOverlay(""); }
+  }
+
+  // ---- input ---------------------------------------------------------------------------------
+  const help = document.getElementById("keys-help");
+  document.getElementById("keys-button").addEventListener("click", () => help.showModal());
+  toggle.addEventListener("click", toggleSaliency);
+
+  gallery.addEventListener("click", (event) => {
+    const el = event.target.closest("li[data-i]");
+    if (!el) return;
+    const i = +el.dataset.i;
+    if (event.shiftKey) { moveTo(i, { extend: true }); return; }
+    if (event.ctrlKey || event.metaKey) {
+      const next = new Set(selected);
+      next.has(i) ? next.delete(i) : next.add(i);
+      setSelection(Array.from(next));
+      moveTo(i);
+      return;
+    }
+    if (selected.size) setSelection([]);
+    moveTo(i);
+  });
+
+  const MOVES = {
+    ArrowRight: () => focus + 1, j: () => focus + 1, J: () => focus + 1,
+    ArrowLeft: () => focus - 1, k: () => focus - 1, K: () => focus - 1,
+    ArrowDown: () => focus + columns(focus), ArrowUp: () => focus - columns(focus),
+    Home: () => 0, End: () => cells.length - 1,
+  };
+
+  document.addEventListener("keydown", (event) => {
+    if (help.open || event.altKey) return;
+    const tag = (event.target.tagName || "").toLowerCase();
+    if (["input", "textarea", "select", "button", "a"].includes(tag) && event.target !== gallery) {
+      if (event.key !== "?" || tag === "input" || tag === "textarea") return;
+    }
+    const key = event.key;
+    if ((event.ctrlKey || event.metaKey) && key.toLowerCase() === "a") {
+      event.preventDefault();
+      setSelection(cells.map((_, i) => i));
+      return;
+    }
+    if (event.ctrlKey || event.metaKey) return;
+    let handled = true;
+    if (MOVES[key] && cells.length) moveTo(MOVES[key](), { extend: event.shiftKey });
+    else if (KEYS[key.toLowerCase()] && !event.shiftKey) label(KEYS[key.toLowerCase()]);
+    else if (key === "Enter") label("model");
+    else if (key === " ") {
+      const next = new Set(selected);
+      next.has(focus) ? next.delete(focus) : next.add(focus);
+      setSelection(Array.from(next));
+    } else if (key === "Escape") setSelection([]);
+    else if (key.toLowerCase() === "z") undo();
+    else if (key.toLowerCase() === "s") toggleSaliency();
+    else if (key === "?") help.showModal();
+    else if (key.toLowerCase() === "f") {
+      const button = document.getElementById("signoff-button");
+      if (button) button.focus(); else say("There is nothing to sign off here.", true);
+    } else handled = false;
+    if (handled) event.preventDefault();
+  });
+
+  render();
+  if (cells.length) cells[0].el.focus({ preventScroll: true });
 })();

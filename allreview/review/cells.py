@@ -1,0 +1,251 @@
+"""Cell endpoints of the case page: relabel (one or many cells), undo, the cell view's data,
+saliency overlays and the image files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+)
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from allreview.cases import selectors as case_selectors
+from allreview.cases import services as case_services
+from allreview.cases.models import Case, Cell, Prediction
+from allreview.projects.selectors import project_ids_for
+from allreview.review.gallery import summary_html
+from allreview.review.saliency import saliency_request
+from allreview.review.summary import case_summary
+
+MAX_CELLS_PER_ACTION = 5000
+ACCEPT_MODEL = "model"  # the value that means "accept the model's call" (the Enter key)
+
+
+def _refusal(exc: ValidationError | PermissionDenied) -> JsonResponse:
+    if isinstance(exc, PermissionDenied):
+        return JsonResponse({"detail": str(exc)}, status=403)
+    return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
+
+
+def _visible_case(request: HttpRequest, case_id: int) -> Case:
+    case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
+    if case is None:
+        raise Http404("No such case")
+    return case
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError as exc:
+        raise ValidationError("the request body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise ValidationError("the request body must be a JSON object")
+    return body
+
+
+def _cell_ids(body: dict[str, Any]) -> list[int]:
+    ids = body.get("cells")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_CELLS_PER_ACTION:
+        raise ValidationError(f"give 1 to {MAX_CELLS_PER_ACTION} cell ids in 'cells'")
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise ValidationError("cell ids must be integers")
+    return list(dict.fromkeys(ids))
+
+
+def _model_calls(case: Case, cell_ids: list[int]) -> dict[int, str]:
+    calls = dict(
+        Prediction.objects.filter(
+            cell_id__in=cell_ids, model_version_id=case.model_version_id
+        ).values_list("cell_id", "label")
+    )
+    missing = [i for i in cell_ids if i not in calls]
+    if missing:
+        raise ValidationError(f"cell {missing[0]} has no prediction to accept")
+    return {i: calls[i] for i in cell_ids}
+
+
+def _batch_response(
+    request: HttpRequest, case: Case, batch: case_services.LabelBatch, status: int
+) -> JsonResponse:
+    summary = case_summary(case=case)
+    changes = [{"cell": c.cell_id, "before": c.before, "after": c.after} for c in batch.changes]
+    return JsonResponse(
+        {
+            "batch": batch.batch,
+            "changes": changes,
+            "summary_html": summary_html(request, case, summary),
+            "open_cells": summary.open_cells,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def case_labels(request: HttpRequest, case_id: int) -> JsonResponse:
+    """One action on one or more cells: {"cells": [ids], "value": "all|hem|unsure|artifact|model"}."""
+    case = _visible_case(request, case_id)
+    try:
+        body = _json_body(request)
+        ids = _cell_ids(body)
+        value = body.get("value")
+        values = _model_calls(case, ids) if value == ACCEPT_MODEL else dict.fromkeys(ids, value)
+        batch = case_services.labels_set_bulk(case=case, user=request.user, values=values)
+    except (ValidationError, PermissionDenied) as exc:
+        return _refusal(exc)
+    return _batch_response(request, case, batch, 201)
+
+
+@login_required
+@require_POST
+def case_labels_undo(request: HttpRequest, case_id: int) -> JsonResponse:
+    """Undo one of my actions: {"batch": id}."""
+    case = _visible_case(request, case_id)
+    try:
+        batch_id = str(_json_body(request).get("batch", ""))
+        batch = case_services.label_undo(case=case, user=request.user, batch=batch_id)
+    except (ValidationError, PermissionDenied) as exc:
+        return _refusal(exc)
+    return _batch_response(request, case, batch, 200)
+
+
+@login_required
+@require_POST
+def cell_label(request: HttpRequest, cell_id: int) -> HttpResponse:
+    """One cell by form post (redirects back) or fetch (Accept: application/json gets JSON)."""
+    cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
+    if cell is None:
+        raise Http404("No such cell")
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        label = case_services.label_set(
+            cell=cell, user=request.user, value=request.POST.get("value", "")
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        if wants_json:
+            return _refusal(exc)
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        if wants_json:
+            return JsonResponse({"cell": cell.pk, "value": label.value}, status=201)
+    return redirect("review:case_detail", case_id=cell.case_id)
+
+
+def _prediction(cell: Cell) -> Prediction | None:
+    return (
+        Prediction.objects.filter(cell=cell, model_version_id=cell.case.model_version_id)
+        .select_related("model_version")
+        .first()
+    )
+
+
+@login_required
+@require_GET
+def cell_panel(request: HttpRequest, cell_id: int) -> JsonResponse:
+    """What the cell view shows: prediction, model version and the label history."""
+    cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
+    if cell is None:
+        raise Http404("No such cell")
+    prediction = _prediction(cell)
+    history = case_selectors.cell_label_history(cell=cell)
+    return JsonResponse(
+        {
+            "cell": cell.pk,
+            "name": cell.original_name,
+            "size": [cell.width, cell.height],
+            "prediction": None
+            if prediction is None
+            else {
+                "label": prediction.label,
+                "probability": prediction.probability,
+                "uncertainty": prediction.uncertainty,
+                "model": prediction.model_version.name,
+                "saliency": bool(prediction.saliency),
+            },
+            "history": [
+                {
+                    "value": h["value"] or None,
+                    "user": h["username"],
+                    "at": h["created_at"].isoformat(timespec="seconds"),
+                }
+                for h in history
+            ],
+        }
+    )
+
+
+@login_required
+@require_POST
+def cell_saliency(request: HttpRequest, cell_id: int) -> JsonResponse:
+    """Ask for the overlay; 200 when ready, 202 while a worker computes it (poll again)."""
+    cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
+    if cell is None:
+        raise Http404("No such cell")
+    state = saliency_request(prediction=_prediction(cell))
+    if state.status == "ready":
+        return JsonResponse({"status": "ready", "url": f"/cells/{cell.pk}/saliency.png"})
+    return JsonResponse({"status": state.status}, status=202 if state.status == "pending" else 404)
+
+
+def _private_file(request: HttpRequest, name: str, content_type: str, etag: str) -> HttpResponse:
+    # Patient images: kept by this user's browser only, never by shared caches.
+    if request.headers.get("If-None-Match") == etag:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        try:
+            response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+        except FileNotFoundError as exc:
+            raise Http404("The file is missing") from exc
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, max-age=86400, immutable"
+    return response
+
+
+def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponse:
+    cell = (
+        Cell.objects.filter(pk=cell_id, case__project_id__in=project_ids_for(user=request.user))
+        .values(field, "image_format", "sha256")
+        .first()
+    )
+    if cell is None:
+        raise Http404("No such cell")
+    thumb = field == "thumbnail"
+    content_type = "image/jpeg" if thumb else f"image/{cell['image_format'].lower()}"
+    etag = f'"{cell["sha256"][:32]}{"t" if thumb else "i"}"'
+    return _private_file(request, cell[field], content_type, etag)
+
+
+@login_required
+@require_GET
+def cell_image(request: HttpRequest, cell_id: int) -> HttpResponse:
+    return _cell_file(request, cell_id, "image")
+
+
+@login_required
+@require_GET
+def cell_thumbnail(request: HttpRequest, cell_id: int) -> HttpResponse:
+    return _cell_file(request, cell_id, "thumbnail")
+
+
+@login_required
+@require_GET
+def cell_saliency_image(request: HttpRequest, cell_id: int) -> HttpResponse:
+    cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
+    prediction = _prediction(cell) if cell is not None else None
+    if prediction is None or not prediction.saliency:
+        raise Http404("No saliency overlay yet")
+    etag = f'"{cell.sha256[:32]}s{prediction.model_version_id}"'
+    return _private_file(request, prediction.saliency.name, "image/png", etag)

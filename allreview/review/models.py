@@ -1,0 +1,60 @@
+"""Review state that is not a label: who works on a case, and its sign-offs and reopenings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from allreview.lib.appendonly import AppendOnlyModel
+
+
+class CaseAssignment(models.Model):
+    """The reviewer a case is assigned to; no row means unassigned. Changes are audited."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="assignment")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} assigned to {self.user_id}"
+
+
+class SignOff(AppendOnlyModel):
+    """A case's final state as signed: counts, the label of every cell, the model version."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="sign_offs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    model_version = models.ForeignKey(
+        "mlmodels.ModelVersion", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    snapshot = models.JSONField()
+    exception_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["case", "-id"], name="signoff_case_newest")]
+
+    def __str__(self) -> str:
+        return f"sign-off {self.pk} of case {self.case_id}"
+
+
+class CaseReopening(AppendOnlyModel):
+    """A lead reopened a signed-off case; the sign-off it undid stays as it was."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="reopenings")
+    sign_off = models.ForeignKey(SignOff, on_delete=models.PROTECT, related_name="reopenings")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reopening of case {self.case_id}"

@@ -1,0 +1,49 @@
+"""Sign-off and reopening: form posts from the case page, redirect back with a message."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from allreview.cases import selectors as case_selectors
+from allreview.review import services
+
+
+def _refusal(exc: ValidationError | PermissionDenied) -> str:
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+@login_required
+@require_POST
+def case_sign_off(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
+    if case is None:
+        raise Http404("No such case")
+    try:
+        services.case_sign_off(
+            case=case, user=request.user, exception_reason=request.POST.get("exception_reason", "")
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, f"Not signed off: {_refusal(exc)}")
+    else:
+        messages.success(request, f"Case #{case.pk} signed off and locked.")
+    return redirect("review:case_detail", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def case_reopen(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
+    if case is None:
+        raise Http404("No such case")
+    try:
+        services.case_reopen(case=case, user=request.user, reason=request.POST.get("reason", ""))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, f"Not reopened: {_refusal(exc)}")
+    else:
+        messages.success(request, f"Case #{case.pk} reopened for review.")
+    return redirect("review:case_detail", case_id=case.pk)

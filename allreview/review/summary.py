@@ -1,0 +1,72 @@
+"""The case summary: counts per class (model vs reviewed), blast fraction with a Wilson interval,
+and the patient-level decision-support flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from allreview.cases import selectors
+from allreview.cases.models import Case
+from allreview.review.stats import Proportion, wilson_interval
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    name: str
+    letter: str  # shown with the colour, so colour is never the only signal
+    model: int | None  # None: the model has no such class
+    reviewed: int
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    counts: dict[str, int]
+    rows: list[ClassRow]
+    model_fraction: Proportion  # blasts among the model's calls
+    current_fraction: Proportion  # blasts among reviewer labels, the model's call elsewhere
+    threshold: float
+    flagged: bool
+    open_cells: int  # unreviewed or unsure: what blocks a plain sign-off
+    reviewed_percent: int
+
+    @property
+    def fraction_rows(self) -> list[tuple[str, str, Proportion]]:
+        return [
+            ("Blast fraction, model", "", self.model_fraction),
+            (
+                "Blast fraction, current calls",
+                "reviewer's label, else the model's",
+                self.current_fraction,
+            ),
+        ]
+
+
+def summarise(counts: dict[str, int], threshold: float) -> CaseSummary:
+    model = wilson_interval(
+        counts["predicted_all"], counts["predicted_all"] + counts["predicted_hem"]
+    )
+    current = wilson_interval(counts["call_all"], counts["call_all"] + counts["call_hem"])
+    rows = [
+        ClassRow("Blast (ALL)", "B", counts["predicted_all"], counts["label_all"]),
+        ClassRow("Normal (HEM)", "N", counts["predicted_hem"], counts["label_hem"]),
+        ClassRow("Unsure", "U", None, counts["label_unsure"]),
+        ClassRow("Artifact", "X", None, counts["label_artifact"]),
+        ClassRow("Unreviewed", "–", None, counts["unreviewed"]),
+    ]
+    total = counts["total"]
+    return CaseSummary(
+        counts=counts,
+        rows=rows,
+        model_fraction=model,
+        current_fraction=current,
+        threshold=threshold,
+        flagged=current.estimate is not None and current.estimate > threshold,
+        open_cells=counts["unreviewed"] + counts["label_unsure"],
+        reviewed_percent=round(100 * counts["reviewed"] / total) if total else 0,
+    )
+
+
+def case_summary(*, case: Case) -> CaseSummary:
+    return summarise(selectors.case_review_counts(case=case), settings.BLAST_FLAG_THRESHOLD)

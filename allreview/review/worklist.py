@@ -1,0 +1,81 @@
+"""The worklist: cases assigned to me and the unassigned ones in my projects."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from allreview.cases import selectors as case_selectors
+from allreview.cases.models import CaseStatus
+from allreview.projects.models import Project
+from allreview.projects.permissions import Action
+from allreview.projects.selectors import project_ids_for
+from allreview.review import selectors, services
+
+CASES_PER_PAGE = 50
+COLUMNS = [
+    ("patient", "Patient"),
+    ("uploaded", "Uploaded"),
+    ("status", "Status"),
+    ("cells", "Cells"),
+    ("blast", "Predicted blasts"),
+    ("reviewed", "Reviewed"),
+]
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    scope = request.GET.get("scope", "available")
+    sort = request.GET.get("sort", "-uploaded")
+    return {
+        "scope": scope if scope in selectors.WORKLIST_SCOPES else "available",
+        "status": request.GET.get("status", "")
+        if request.GET.get("status") in CaseStatus.values
+        else "",
+        "query": request.GET.get("q", "").strip()[:64],
+        "sort": sort if sort.lstrip("-") in selectors.WORKLIST_SORTS else "-uploaded",
+    }
+
+
+@login_required
+@require_GET
+def case_list(request: HttpRequest) -> HttpResponse:
+    params = _params(request)
+    cases = selectors.worklist_for_user(user=request.user, **params)
+    page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    can_upload = Project.objects.filter(
+        pk__in=project_ids_for(user=request.user, action=Action.UPLOAD)
+    ).exists()
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "can_upload": can_upload,
+        "params": params,
+        "columns": COLUMNS,
+        "scopes": selectors.WORKLIST_SCOPES,
+        "statuses": CaseStatus.choices,
+        "query_string": query.urlencode(),
+    }
+    return render(request, "review/case_list.html", context)
+
+
+@login_required
+@require_POST
+def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Take a case (assign it to me) or give it back."""
+    case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
+    if case is None:
+        raise Http404("No such case")
+    assignee = request.user if request.POST.get("take") else None
+    try:
+        services.case_assign(case=case, user=request.user, assignee=assignee)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"Case #{case.pk} {'taken' if assignee else 'given back'}.")
+    return redirect(request.POST.get("next") or "review:case_list")
