@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from allreview.ops import views
+
+app_name = "ops"
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+]
