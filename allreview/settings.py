@@ -91,6 +91,8 @@ INSTALLED_APPS = [
     "allreview.review",
     "allreview.api",
     "allreview.demo",
+    "allreview.training",
+    "django_celery_beat",
     "allreview.ops",
 ]
 
@@ -279,6 +281,9 @@ CELERY_TASK_ROUTES = {
     "allreview.cases.tasks.case_classify": {"queue": "inference"},
     "allreview.cases.tasks.cases_classify_waiting": {"queue": "inference"},
     "allreview.review.tasks.prediction_saliency": {"queue": "inference"},
+    "allreview.cases.tasks.case_reclassify": {"queue": "inference"},
+    "allreview.training.tasks.training_run_execute": {"queue": "training"},
+    "allreview.training.tasks.evaluation_rescore": {"queue": "training"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 2100)
@@ -289,7 +294,24 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "allreview.cases.tasks.cases_classify_waiting",
         "schedule": env_int("CLASSIFY_SWEEP_SECONDS", 60),
     },
+    "training-reap-stale-runs": {
+        "task": "allreview.training.tasks.training_runs_reap",
+        "schedule": 300,
+    },
+    "training-on-new-labels": {
+        "task": "allreview.training.tasks.training_runs_on_new_labels",
+        "schedule": env_int("TRAINING_NEW_LABELS_CHECK_SECONDS", 900),
+    },
 }
+# The nightly retraining lives in the database (django-celery-beat), editable in the admin;
+# a migration creates it. The entries above are housekeeping, kept in code.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Retraining.
+TRAINING_SOFT_TIME_LIMIT = env_int("TRAINING_SOFT_TIME_LIMIT", 3 * 3600)
+TRAINING_HEARTBEAT_SECONDS = env_int("TRAINING_HEARTBEAT_SECONDS", 30)
+TRAINING_HEARTBEAT_TIMEOUT = env_int("TRAINING_HEARTBEAT_TIMEOUT", 600)
+TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 3)
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 # plain for a terminal; json (one object a line, patient identifiers scrubbed) for log collectors.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -15,6 +16,7 @@ from allreview.cases.models import Case, CaseStatus, Cell, Prediction
 from allreview.mlmodels.models import ModelVersion
 from allreview.mlmodels.runtime import predictor_for
 from allreview.mlmodels.selectors import model_version_production
+from classifier.inference import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +83,28 @@ def _predict_missing(*, case_id: int, model_version: ModelVersion) -> None:
     todo = list(cells.exclude(predictions__model_version=model_version).values_list("pk", "image"))
     done = total - len(todo)
     Case.objects.filter(pk=case_id).update(progress_total=total, progress_done=done)
+
+    def progress(count: int) -> None:
+        Case.objects.filter(pk=case_id).update(progress_done=done + count)
+
+    predictions_store(
+        predictor=predictor, model_version=model_version, cells=todo, on_chunk=progress
+    )
+
+
+def predictions_store(
+    *,
+    predictor: Predictor,
+    model_version: ModelVersion,
+    cells: list[tuple[int, str]],
+    on_chunk: Callable[[int], None] | None = None,
+) -> None:
+    """Predict (cell id, image name) pairs in chunks and insert their Prediction rows; a row that
+    exists already (unique per cell and model version) is kept as it is."""
     chunk_size = max(1, settings.INFERENCE_CHUNK_CELLS)
-    for start in range(0, len(todo), chunk_size):
-        chunk = todo[start : start + chunk_size]
-        images = [_read(name) for _, name in chunk]
-        results = predictor.predict(images)
+    for start in range(0, len(cells), chunk_size):
+        chunk = cells[start : start + chunk_size]
+        results = predictor.predict([_read(name) for _, name in chunk])
         Prediction.objects.bulk_create(
             [
                 Prediction(
@@ -99,13 +118,32 @@ def _predict_missing(*, case_id: int, model_version: ModelVersion) -> None:
             ],
             ignore_conflicts=True,
         )
-        done += len(chunk)
-        Case.objects.filter(pk=case_id).update(progress_done=done)
+        if on_chunk is not None:
+            on_chunk(start + len(chunk))
 
 
 def _read(name: str) -> bytes:
     with default_storage.open(name, "rb") as handle:
         return handle.read()
+
+
+def case_reclassify(*, case_id: int) -> None:
+    """Add the production model's predictions to a case under review (earlier ones stay) and
+    show them; its review status is not touched."""
+    model_version = model_version_production()
+    open_statuses = [CaseStatus.READY, CaseStatus.IN_REVIEW]
+    case = Case.objects.filter(pk=case_id, status__in=open_statuses).first()
+    if model_version is None or case is None or case.model_version_id == model_version.pk:
+        return
+    todo = list(
+        Cell.objects.filter(case_id=case_id)
+        .exclude(predictions__model_version=model_version)
+        .values_list("pk", "image")
+    )
+    predictions_store(
+        predictor=predictor_for(model_version), model_version=model_version, cells=todo
+    )
+    Case.objects.filter(pk=case_id, status__in=open_statuses).update(model_version=model_version)
 
 
 def cases_classify_waiting() -> int:

@@ -16,3 +16,8 @@ def case_classify(case_id: int) -> None:
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
 def cases_classify_waiting() -> int:
     return classification.cases_classify_waiting()
+
+
+@shared_task(acks_late=True)
+def case_reclassify(case_id: int) -> None:
+    classification.case_reclassify(case_id=case_id)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from allreview.training.models import EvaluationPatient, ModelScore, TrainingPolicy, TrainingRun
+
+
+@admin.register(TrainingPolicy)
+class TrainingPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "project",
+        "profile",
+        "min_new_labels",
+        "sensitivity_floor",
+        "sensitivity_tolerance",
+    ]
+
+
+@admin.register(EvaluationPatient)
+class EvaluationPatientAdmin(admin.ModelAdmin):
+    # Additions go through the service (audited, rescored); the admin only shows them.
+    list_display = ["project", "patient_code", "added_by", "added_at"]
+    list_filter = ["project"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "project",
+        "trigger",
+        "status",
+        "epoch",
+        "epochs",
+        "candidate",
+        "created_at",
+    ]
+    list_filter = ["status", "trigger", "project"]
+    readonly_fields = [f.name for f in TrainingRun._meta.fields]
+
+
+@admin.register(ModelScore)
+class ModelScoreAdmin(admin.ModelAdmin):
+    list_display = ["model_version", "project", "n_cells", "n_patients", "created_at"]
+    readonly_fields = [f.name for f in ModelScore._meta.fields]

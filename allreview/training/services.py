@@ -1,0 +1,406 @@
+"""Retraining: request a run (the lock and the skip), execute it, gate the candidate."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from allreview.audit.services import audit_record
+from allreview.cases.models import Case, CaseStatus
+from allreview.mlmodels.models import ModelVersion
+from allreview.mlmodels.selectors import model_version_production
+from allreview.mlmodels.services import model_version_promote, model_version_register
+from allreview.projects.models import Project
+from allreview.training.gate import gate_decide
+from allreview.training.models import (
+    ACTIVE_RUN_STATUSES,
+    EvaluationPatient,
+    RunStatus,
+    RunTrigger,
+    TrainingPolicy,
+    TrainingRun,
+)
+from allreview.training.scoring import json_safe, model_version_score
+from allreview.training.selectors import (
+    LabelledCell,
+    cells_digest,
+    cells_snapshot,
+    evaluation_codes,
+    final_labelled_cells,
+    last_finished_run,
+    training_cells,
+)
+from classifier.data import Sample, patient_split, samples_from_cnmc_folder
+from classifier.train import EpochReport, TrainConfig
+from classifier.train import main as train_main
+
+logger = logging.getLogger(__name__)
+
+
+class RunRefused(Exception):
+    """A run was not started; the message says why (already running, nothing new...)."""
+
+
+def policy_for(project: Project) -> TrainingPolicy:
+    policy, _ = TrainingPolicy.objects.get_or_create(
+        project=project, defaults={"profile": settings.STARTER_MODEL_PROFILE}
+    )
+    return policy
+
+
+def training_run_request(*, project: Project, trigger: str, user: Any = None) -> TrainingRun:
+    """Queue a run, or record a skipped one when nothing is new. RunRefused while another runs."""
+    policy = policy_for(project)
+    if TrainingRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES).exists():
+        raise RunRefused("a training run is already queued or running for this project")
+    evaluation_set_ensure(project=project, share=policy.evaluation_share)
+    cells = training_cells(project=project)
+    skip = _skip_reason(project, cells)
+    actor = user if getattr(user, "is_authenticated", False) else None
+    fields = dict(project=project, trigger=trigger, requested_by=actor, profile=policy.profile)
+    if skip:
+        return TrainingRun.objects.create(**fields, status=RunStatus.SKIPPED, reason=skip)
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(**fields, status=RunStatus.QUEUED)
+            audit_record(action="training.request", actor=actor, project_id=project.pk, target=run)
+            transaction.on_commit(lambda: _enqueue(run.pk))
+    except IntegrityError as exc:  # the lock: another request won the race
+        raise RunRefused("a training run is already queued or running for this project") from exc
+    return run
+
+
+def _skip_reason(project: Project, cells: list[LabelledCell]) -> str:
+    if not cells:
+        return (
+            "No training data: no signed-off cell has a final all/hem label outside the frozen set."
+        )
+    last = last_finished_run(project=project)
+    if last is not None and last.data_hash == cells_digest(cells):
+        return f"Nothing new since run #{last.pk}: the same {len(cells)} labelled cells."
+    return ""
+
+
+def _enqueue(run_id: int) -> None:
+    from allreview.training.tasks import training_run_execute
+
+    training_run_execute.delay(run_id)
+
+
+def evaluation_set_ensure(*, project: Project, share: float) -> None:
+    """Freeze a fixed share of signed-off patients (each class apart) when none was chosen."""
+    if EvaluationPatient.objects.filter(project=project).exists():
+        return
+    by_class: dict[str, set[str]] = {"all": set(), "hem": set()}
+    for patient, label in final_labelled_cells(project=project).values_list(
+        "patient", "final_label"
+    ):
+        by_class[label].add(patient)
+    chosen: set[str] = set()
+    for label in ("all", "hem"):
+        # Deterministic: sorted codes, every k-th patient; at least one per class when possible.
+        patients = sorted(by_class[label] - chosen)
+        if len(patients) >= 2:
+            count = max(1, math.floor(len(patients) * share))
+            chosen.update(patients[:: max(1, len(patients) // count)][:count])
+    if chosen:
+        evaluation_patients_add(project=project, patient_codes=sorted(chosen), user=None)
+
+
+def evaluation_patients_add(*, project: Project, patient_codes: list[str], user: Any) -> int:
+    """Add patients to the frozen set (audited); versions are rescored on the new set."""
+    known = evaluation_codes(project=project)
+    new = [code for code in patient_codes if code not in known]
+    if not new:
+        return 0
+    with transaction.atomic():
+        EvaluationPatient.objects.bulk_create(
+            [EvaluationPatient(project=project, patient_code=code, added_by=user) for code in new]
+        )
+        audit_record(
+            action="evaluation_set.add",
+            actor=user,
+            project_id=project.pk,
+            after={"patients": new},
+        )
+        transaction.on_commit(lambda: _rescore(project.pk))
+    return len(new)
+
+
+def _rescore(project_id: int) -> None:
+    from allreview.training.tasks import evaluation_rescore
+
+    evaluation_rescore.delay(project_id)
+
+
+def evaluation_rescore_all(*, project: Project) -> int:
+    """Score production and the candidates on the current frozen set."""
+    versions = ModelVersion.objects.exclude(status="retired")
+    return sum(model_version_score(version=v, project=project) is not None for v in versions)
+
+
+def training_run_claim(*, run_id: int) -> bool:
+    """Take a queued run (or a running one whose worker stopped beating) for this worker."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT)
+    claimable = TrainingRun.objects.filter(pk=run_id).filter(
+        Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=stale)
+    )
+    return bool(
+        claimable.update(
+            status=RunStatus.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+        )
+    )
+
+
+def training_run_execute(*, run_id: int) -> None:
+    if not training_run_claim(run_id=run_id):
+        logger.info("training run %s is not claimable", run_id)
+        return
+    run = TrainingRun.objects.select_related("project").get(pk=run_id)
+    beat = _Heartbeat(run_id)
+    beat.start()
+    try:
+        _train_and_gate(run)
+    except Exception as exc:
+        logger.exception("training run %s failed", run_id)
+        _run_log(run_id, f"failed: {type(exc).__name__}: {exc}")
+        TrainingRun.objects.filter(pk=run_id).update(
+            status=RunStatus.FAILED,
+            reason=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+    finally:
+        beat.stop()
+
+
+def run_directory(run: TrainingRun) -> Path:
+    return Path(settings.VAR_DIR) / "training" / f"run-{run.pk}"
+
+
+def _train_and_gate(run: TrainingRun) -> None:
+    project = run.project
+    policy = policy_for(project)
+    cells = training_cells(project=project)
+    snapshot = cells_snapshot(cells)
+    TrainingRun.objects.filter(pk=run.pk).update(data_snapshot=snapshot, data_hash=snapshot["hash"])
+    samples = _samples(cells, policy)
+    train, val = patient_split(samples, val_fraction=0.2, seed=run.pk)
+    output = run_directory(run)
+    resume = (output / "last.pt").exists()
+    _run_log(
+        run.pk,
+        f"{'resuming' if resume else 'training'} {policy.profile} on {len(train)} cells, "
+        f"validating on {len(val)} ({len({s.patient for s in val})} patients)",
+    )
+    config = TrainConfig(
+        profile=policy.profile,
+        train=train,
+        val=val,
+        output=output,
+        init=Path(policy.init_checkpoint) if policy.init_checkpoint else None,
+        epochs=policy.epochs,
+        seed=run.pk,
+        device=settings.MODEL_DEVICE,
+        resume=resume,
+    )
+    result = train_main(config, on_epoch=lambda report: _on_epoch(run.pk, report))
+    candidate = model_version_register(
+        checkpoint=result.checkpoint,
+        name=f"project{project.pk}-run{run.pk}",
+        notes=f"Trained by run #{run.pk} ({run.get_trigger_display()}) on {len(train)} cells.",
+    )
+    TrainingRun.objects.filter(pk=run.pk).update(candidate=candidate)
+    _gate(run, candidate, policy)
+
+
+def _samples(cells: list[LabelledCell], policy: TrainingPolicy) -> list[Sample]:
+    samples = [Sample(str(_local_image(c.image)), c.label, c.patient) for c in cells]
+    if policy.base_dataset:
+        base = samples_from_cnmc_folder(policy.base_dataset)
+        samples += [Sample(s.path, s.label, f"base:{s.patient}") for s in base]
+    return samples
+
+
+def _local_image(name: str) -> Path:
+    try:
+        return Path(default_storage.path(name))
+    except NotImplementedError:  # remote storage: a local copy for the data loader
+        target = Path(settings.VAR_DIR) / "training" / "cache" / name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with default_storage.open(name, "rb") as src:
+                target.write_bytes(src.read())
+        return target
+
+
+def _on_epoch(run_id: int, report: EpochReport) -> None:
+    point = json_safe(
+        {
+            "epoch": report.epoch,
+            "train_loss": report.train_loss,
+            "val_loss": report.val_loss,
+            "val_weighted_f1": report.val_weighted_f1,
+            "val_roc_auc": report.val_roc_auc,
+            "seconds": report.seconds,
+        }
+    )
+    run = TrainingRun.objects.get(pk=run_id)
+    history = [h for h in run.history if h.get("epoch") != report.epoch] + [point]
+    TrainingRun.objects.filter(pk=run_id).update(
+        epoch=report.epoch, epochs=report.epochs, history=history, heartbeat_at=timezone.now()
+    )
+    _run_log(
+        run_id,
+        f"epoch {report.epoch}/{report.epochs}: loss {report.train_loss:.4f}, "
+        f"val F1 {report.val_weighted_f1:.3f} ({report.seconds:.0f} s)",
+    )
+
+
+def _gate(run: TrainingRun, candidate: ModelVersion, policy: TrainingPolicy) -> None:
+    project = run.project
+    production = model_version_production()
+    candidate_score = model_version_score(version=candidate, project=project)
+    production_score = (
+        model_version_score(version=production, project=project) if production else None
+    )
+    decision = gate_decide(
+        candidate=candidate_score.metrics if candidate_score else {},
+        production=production_score.metrics if production_score else None,
+        sensitivity_floor=policy.sensitivity_floor,
+        sensitivity_tolerance=policy.sensitivity_tolerance,
+    )
+    gate = {**decision.as_dict(), "production": production.name if production else None}
+    with transaction.atomic():
+        if decision.promote:
+            model_version_promote(
+                version=candidate, reason="gate passed: " + "; ".join(decision.reasons)
+            )
+            if policy.reclassify_open_cases:
+                transaction.on_commit(lambda: _reclassify_open(project.pk))
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.SUCCEEDED,
+            gate=gate,
+            reason="" if decision.promote else "Held as candidate: " + "; ".join(decision.reasons),
+            finished_at=timezone.now(),
+        )
+        audit_record(
+            action="training.gate",
+            project_id=project.pk,
+            target=candidate,
+            after=gate,
+        )
+    _run_log(run.pk, ("promoted: " if decision.promote else "held: ") + "; ".join(decision.reasons))
+
+
+def _reclassify_open(project_id: int) -> None:
+    from allreview.cases.tasks import case_reclassify
+
+    open_cases = Case.objects.filter(
+        project_id=project_id, status__in=[CaseStatus.READY, CaseStatus.IN_REVIEW]
+    ).values_list("pk", flat=True)
+    for case_id in open_cases:
+        case_reclassify.delay(case_id)
+
+
+def _run_log(run_id: int, line: str) -> None:
+    stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+    TrainingRun.objects.filter(pk=run_id).update(log=Concat("log", Value(f"{stamp} {line}\n")))
+
+
+class _Heartbeat:
+    """Beats every few seconds while the run trains; a worker that dies stops beating, and the
+    reaper then hands the run to another worker, which resumes from the last epoch."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop.wait(settings.TRAINING_HEARTBEAT_SECONDS):
+                TrainingRun.objects.filter(pk=self.run_id, status=RunStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+
+def training_runs_reap() -> int:
+    """Runs whose worker stopped beating: queue again to resume (a few times), then fail."""
+    stale = timezone.now() - timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT)
+    reaped = 0
+    for run in TrainingRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale):
+        if run.attempts >= settings.TRAINING_MAX_ATTEMPTS:
+            updated = TrainingRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                status=RunStatus.FAILED,
+                reason=f"The worker stopped {run.attempts} times (last at epoch {run.epoch}).",
+                finished_at=timezone.now(),
+            )
+        else:
+            updated = TrainingRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                status=RunStatus.QUEUED,
+                reason=f"The worker stopped at epoch {run.epoch}; resuming from the last epoch.",
+            )
+            if updated:
+                _enqueue(run.pk)
+        reaped += updated
+    return reaped
+
+
+def training_runs_schedule(*, trigger: str = RunTrigger.SCHEDULE) -> list[TrainingRun]:
+    """Beat: request a run for every project with signed-off cases (skips say why)."""
+    runs = []
+    projects = Project.objects.filter(cases__status=CaseStatus.SIGNED_OFF).distinct()
+    for project in projects:
+        try:
+            runs.append(training_run_request(project=project, trigger=trigger))
+        except RunRefused as exc:
+            logger.info("project %s: %s", project.pk, exc)
+    return runs
+
+
+def training_runs_on_new_labels() -> list[TrainingRun]:
+    """Beat: a run for each project with at least its policy's number of new final labels."""
+    from allreview.training.selectors import new_final_labels_count
+
+    runs = []
+    for project in Project.objects.filter(cases__status=CaseStatus.SIGNED_OFF).distinct():
+        if new_final_labels_count(project=project) < policy_for(project).min_new_labels:
+            continue
+        try:
+            runs.append(training_run_request(project=project, trigger=RunTrigger.NEW_LABELS))
+        except RunRefused as exc:
+            logger.info("project %s: %s", project.pk, exc)
+    return runs
+
+
+def model_version_promote_manual(*, version: ModelVersion, user: Any, reason: str) -> None:
+    """An admin's promotion or rollback, whatever the gate said; the reason is required."""
+    if not reason.strip():
+        raise ValueError("a reason is required to promote or roll back by hand")
+    model_version_promote(version=version, actor=user, reason=reason.strip())

@@ -1,0 +1,64 @@
+"""Projects with signed-off, labelled synthetic cases, ready to retrain on the tiny profile."""
+
+from __future__ import annotations
+
+import pytest
+
+from allreview.cases.ingest import IncomingFile
+from allreview.cases.models import Case, CaseStatus
+from allreview.cases.services import case_upload, label_set
+from allreview.training import services as training_services
+from allreview.training.models import TrainingPolicy
+
+
+def signed_off_case(
+    *, project, user, patient: str, label: str, n: int, seed: int, cell_bytes
+) -> Case:
+    files = [
+        IncomingFile(f"{patient}_{i}.png", cell_bytes(seed * 100 + i, label=label))
+        for i in range(n)
+    ]
+    case = case_upload(project=project, user=user, patient_code=patient, files=files)
+    for cell in case.cells.all():
+        label_set(cell=cell, user=user, value=label)
+    Case.objects.filter(pk=case.pk).update(status=CaseStatus.SIGNED_OFF)
+    return case
+
+
+@pytest.fixture
+def reviewed_project(lab_a, alice, cell_bytes):
+    """Six signed-off patients (three leukemic, three healthy), eight reviewed cells each."""
+    TrainingPolicy.objects.create(
+        project=lab_a,
+        profile="tiny",
+        epochs=1,
+        sensitivity_floor=0.0,
+        sensitivity_tolerance=1.0,
+        evaluation_share=0.34,
+        min_new_labels=5,
+    )
+    for i, (patient, label) in enumerate(
+        [("A1", "all"), ("A2", "all"), ("A3", "all"), ("H1", "hem"), ("H2", "hem"), ("H3", "hem")]
+    ):
+        signed_off_case(
+            project=lab_a,
+            user=alice,
+            patient=patient,
+            label=label,
+            n=8,
+            seed=i,
+            cell_bytes=cell_bytes,
+        )
+    return lab_a
+
+
+@pytest.fixture
+def run_inline(monkeypatch):
+    """Queued runs execute at once in this process (the end-to-end test covers the broker)."""
+    monkeypatch.setattr(
+        training_services,
+        "_enqueue",
+        lambda run_id: training_services.training_run_execute(run_id=run_id),
+    )
+    monkeypatch.setattr(training_services, "_rescore", lambda project_id: None)
+    monkeypatch.setattr(training_services, "_reclassify_open", lambda project_id: None)

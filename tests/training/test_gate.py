@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from allreview.training.gate import gate_decide
+
+GOOD = {"weighted_f1": 0.91, "sensitivity": 0.95}
+
+
+def decide(candidate, production=None, floor=0.9, tolerance=0.02):
+    return gate_decide(
+        candidate=candidate,
+        production=production,
+        sensitivity_floor=floor,
+        sensitivity_tolerance=tolerance,
+    )
+
+
+def test_first_model_is_promoted_when_it_reaches_the_floor():
+    assert decide(GOOD).promote
+
+
+def test_candidate_as_good_as_production_is_promoted():
+    assert decide(GOOD, production={"weighted_f1": 0.91, "sensitivity": 0.96}).promote
+
+
+def test_lower_f1_than_production_is_held_with_the_reason():
+    decision = decide(GOOD, production={"weighted_f1": 0.92, "sensitivity": 0.9})
+    assert not decision.promote
+    assert any("weighted F1 0.910 is below production's 0.920" in r for r in decision.reasons)
+
+
+def test_sensitivity_below_the_floor_is_held():
+    decision = decide({"weighted_f1": 0.99, "sensitivity": 0.85})
+    assert not decision.promote and "below the floor" in decision.reasons[0]
+
+
+def test_sensitivity_drop_beyond_tolerance_is_held_even_with_better_f1():
+    decision = decide(
+        {"weighted_f1": 0.95, "sensitivity": 0.92},
+        production={"weighted_f1": 0.9, "sensitivity": 0.95},
+    )
+    assert not decision.promote
+    assert "more than 0.020 below production's 0.950" in decision.reasons[0]
+
+
+def test_sensitivity_drop_within_tolerance_passes():
+    assert decide(
+        {"weighted_f1": 0.95, "sensitivity": 0.94},
+        production={"weighted_f1": 0.9, "sensitivity": 0.95},
+    ).promote
+
+
+def test_missing_score_is_held():
+    decision = decide({"weighted_f1": None, "sensitivity": float("nan")})
+    assert not decision.promote and "no score" in decision.reasons[0]

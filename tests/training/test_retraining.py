@@ -1,0 +1,180 @@
+"""Retraining from reviewed labels: the run, the frozen set, the gate, the lock, the skip."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from allreview.audit.models import AuditEvent
+from allreview.cases.classification import case_classify
+from allreview.cases.ingest import IncomingFile
+from allreview.cases.models import Prediction
+from allreview.cases.services import case_upload
+from allreview.mlmodels.models import ModelStatus
+from allreview.mlmodels.selectors import model_version_production
+from allreview.training import services
+from allreview.training.models import (
+    EvaluationPatient,
+    ModelScore,
+    RunStatus,
+    RunTrigger,
+    TrainingPolicy,
+    TrainingRun,
+)
+from allreview.training.services import RunRefused, training_run_request
+
+
+def test_beat_task_trains_scores_and_promotes_a_new_version_the_worker_then_uses(
+    reviewed_project,
+    production_model,
+    run_inline,
+    alice,
+    cell_bytes,
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        runs = services.training_runs_schedule()
+    run = TrainingRun.objects.get(pk=runs[0].pk)
+    assert run.status == RunStatus.SUCCEEDED, run.reason + run.log
+    assert run.trigger == RunTrigger.SCHEDULE
+    frozen = set(EvaluationPatient.objects.values_list("patient_code", flat=True))
+    assert frozen and {"A", "H"} == {code[0] for code in frozen}  # one patient of each class
+    trained_patients = set(run.data_snapshot["per_patient"])
+    assert not trained_patients & frozen  # never trained on the frozen set
+    assert run.data_snapshot["count"] == 8 * (6 - len(frozen))
+    assert run.history and run.epoch == run.epochs == 1
+    candidate = run.candidate
+    assert ModelScore.objects.filter(model_version=candidate, project=reviewed_project).exists()
+    assert ModelScore.objects.filter(model_version=production_model).exists()  # compared fairly
+    assert run.gate["promote"] is True
+    assert model_version_production() == candidate
+    assert AuditEvent.objects.filter(action="training.gate").exists()
+
+    case = case_upload(
+        project=reviewed_project,
+        user=alice,
+        patient_code="NEW-1",
+        files=[IncomingFile("x.png", cell_bytes(999))],
+    )
+    case_classify(case_id=case.pk)
+    assert Prediction.objects.get(cell__case=case).model_version == candidate
+
+
+def test_candidate_that_fails_the_gate_stays_a_candidate_with_the_reason(
+    reviewed_project, production_model, run_inline, django_capture_on_commit_callbacks
+):
+    TrainingPolicy.objects.filter(project=reviewed_project).update(sensitivity_floor=1.01)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = training_run_request(project=reviewed_project, trigger=RunTrigger.MANUAL)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.candidate.status == ModelStatus.CANDIDATE
+    assert model_version_production() == production_model
+    assert run.gate["promote"] is False
+    assert "below the floor 1.010" in run.reason
+
+
+def test_only_one_run_at_a_time_per_project(reviewed_project):
+    first = training_run_request(project=reviewed_project, trigger=RunTrigger.MANUAL)
+    assert first.status == RunStatus.QUEUED
+    with pytest.raises(RunRefused, match="already queued or running"):
+        training_run_request(project=reviewed_project, trigger=RunTrigger.MANUAL)
+
+
+def test_the_database_lock_holds_even_when_the_check_is_raced(reviewed_project, monkeypatch):
+    from django.db import IntegrityError, transaction
+
+    TrainingRun.objects.create(project=reviewed_project, trigger="manual", profile="tiny")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TrainingRun.objects.create(project=reviewed_project, trigger="manual", profile="tiny")
+
+
+def test_a_run_with_nothing_new_is_skipped_and_says_why(
+    reviewed_project, production_model, run_inline, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = training_run_request(project=reviewed_project, trigger=RunTrigger.MANUAL)
+    second = training_run_request(project=reviewed_project, trigger=RunTrigger.SCHEDULE)
+    assert second.status == RunStatus.SKIPPED
+    assert f"Nothing new since run #{first.pk}" in second.reason
+
+
+def test_a_project_without_reviewed_cells_is_skipped(lab_a):
+    run = training_run_request(project=lab_a, trigger=RunTrigger.SCHEDULE)
+    assert run.status == RunStatus.SKIPPED and "No training data" in run.reason
+
+
+def test_new_labels_trigger_waits_for_enough_labels(
+    reviewed_project, production_model, run_inline, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert len(services.training_runs_on_new_labels()) == 1  # 32 new labels >= 5
+    assert services.training_runs_on_new_labels() == []  # nothing new since
+
+
+def test_a_killed_worker_leaves_the_run_resumable_from_its_last_epoch(
+    reviewed_project, production_model, run_inline, settings
+):
+    from classifier.data import patient_split
+    from classifier.train import TrainConfig
+    from classifier.train import main as train_main
+
+    # A run that died after its first epoch: a last-epoch checkpoint, a stale heartbeat.
+    TrainingPolicy.objects.filter(project=reviewed_project).update(epochs=2)
+    run = training_run_request(project=reviewed_project, trigger=RunTrigger.MANUAL)
+    samples = services._samples(
+        services.training_cells(project=reviewed_project), services.policy_for(reviewed_project)
+    )
+    train, val = patient_split(samples, val_fraction=0.2, seed=run.pk)
+    train_main(
+        TrainConfig(
+            profile="tiny",
+            train=train,
+            val=val,
+            output=services.run_directory(run),
+            epochs=1,
+            seed=run.pk,
+            device="cpu",
+        )
+    )
+    stale = timezone.now() - timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT + 60)
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=stale, attempts=1, epoch=1, epochs=2
+    )
+
+    assert services.training_runs_reap() == 1  # re-queued, then executed inline
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.reason + run.log
+    assert "resuming tiny" in run.log
+    assert [h["epoch"] for h in run.history] == [2]  # only the missing epoch was trained
+    assert run.attempts == 2
+
+
+def test_a_run_whose_worker_keeps_dying_fails_with_the_reason(reviewed_project, settings):
+    run = training_run_request(project=reviewed_project, trigger=RunTrigger.MANUAL)
+    stale = timezone.now() - timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT + 60)
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        heartbeat_at=stale,
+        attempts=settings.TRAINING_MAX_ATTEMPTS,
+        epoch=3,
+    )
+    services.training_runs_reap()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "stopped 3 times (last at epoch 3)" in run.reason
+
+
+def test_adding_patients_to_the_frozen_set_is_audited(reviewed_project, alice):
+    added = services.evaluation_patients_add(
+        project=reviewed_project, patient_codes=["A1", "H1"], user=alice
+    )
+    assert added == 2
+    assert (
+        services.evaluation_patients_add(project=reviewed_project, patient_codes=["A1"], user=alice)
+        == 0
+    )
+    event = AuditEvent.objects.get(action="evaluation_set.add")
+    assert event.after == {"patients": ["A1", "H1"]} and event.actor == alice
