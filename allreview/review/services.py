@@ -31,7 +31,9 @@ def _require_lead(*, user: Any, project_id: int, what: str) -> None:
 
 
 def _locked(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("model_version").get(pk=case.pk)
+    return (
+        Case.objects.select_for_update(of=("self",)).select_related("model_version").get(pk=case.pk)
+    )
 
 
 def open_cells(counts: dict[str, int]) -> int:

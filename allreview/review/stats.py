@@ -33,4 +33,7 @@ def wilson_interval(successes: int, total: int, z: float = Z_95) -> Proportion:
     denominator = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denominator
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return Proportion(successes, total, p, max(0.0, centre - half), min(1.0, centre + half))
+    # exact bounds at the ends, where rounding would leave 0.9999999999999999
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == total else min(1.0, centre + half)
+    return Proportion(successes, total, p, low, high)
