@@ -16,7 +16,9 @@ from allreview.cases.services import case_retry, case_upload
 
 @pytest.fixture
 def case(lab_a, alice, cell_bytes) -> Case:
-    files = [IncomingFile(f"{i}.png", cell_bytes(i, label="all" if i % 2 else "hem")) for i in range(6)]
+    files = [
+        IncomingFile(f"{i}.png", cell_bytes(i, label="all" if i % 2 else "hem")) for i in range(6)
+    ]
     return case_upload(project=lab_a, user=alice, patient_code="P-1", files=files)
 
 
@@ -74,7 +76,9 @@ def test_promotion_sweep_queues_the_cases_that_waited(db, case, tiny_checkpoint,
     case_classify(case_id=case.pk)
     assert cases_classify_waiting() == 0  # still no model
     queued: list[int] = []
-    monkeypatch.setattr("allreview.cases.services.case_enqueue", lambda case_id: queued.append(case_id))
+    monkeypatch.setattr(
+        "allreview.cases.services.case_enqueue", lambda case_id: queued.append(case_id)
+    )
     model_version_promote(version=model_version_register(checkpoint=tiny_checkpoint, name="v1"))
     assert cases_classify_waiting() == 1
     assert queued == [case.pk]
