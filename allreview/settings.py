@@ -312,6 +312,12 @@ TRAINING_SOFT_TIME_LIMIT = env_int("TRAINING_SOFT_TIME_LIMIT", 3 * 3600)
 TRAINING_HEARTBEAT_SECONDS = env_int("TRAINING_HEARTBEAT_SECONDS", 30)
 TRAINING_HEARTBEAT_TIMEOUT = env_int("TRAINING_HEARTBEAT_TIMEOUT", 600)
 TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 3)
+# Drift warnings: the newest week against the earlier weeks of the same model.
+DRIFT_BANDS = {
+    "override_rate": env_float("DRIFT_OVERRIDE_BAND", 0.10),
+    "blast_rate": env_float("DRIFT_BLAST_RATE_BAND", 0.15),
+    "mean_uncertainty": env_float("DRIFT_UNCERTAINTY_BAND", 0.05),
+}
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 # plain for a terminal; json (one object a line, patient identifiers scrubbed) for log collectors.

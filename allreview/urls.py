@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("allreview.api.urls")),
+    path("projects/", include("allreview.training.urls")),
     path("", include("allreview.ops.urls")),
     path("", include("allreview.review.urls")),
 ]

@@ -12,6 +12,7 @@ class Action(StrEnum):
     UPLOAD = "upload"
     LABEL = "label"
     RETRY = "retry"
+    ADJUDICATE = "adjudicate"
     MANAGE = "manage"
 
 
@@ -20,6 +21,7 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.UPLOAD: frozenset({Role.UPLOADER, Role.ADJUDICATOR, Role.ADMIN}),
     Action.LABEL: frozenset({Role.REVIEWER, Role.ADJUDICATOR, Role.ADMIN}),
     Action.RETRY: frozenset({Role.UPLOADER, Role.ADJUDICATOR, Role.ADMIN}),
+    Action.ADJUDICATE: frozenset({Role.ADJUDICATOR, Role.ADMIN}),
     Action.MANAGE: frozenset({Role.ADMIN}),
 }
 

@@ -1,0 +1,101 @@
+"""Pictures for the model registry and the training pages, as PNG bytes (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from classifier.metrics import reliability_bins  # noqa: E402
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def curves_png(history: Sequence[dict[str, Any]], title: str = "") -> bytes:
+    """Loss and validation weighted F1 per epoch."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
+    epochs = [h.get("epoch") for h in history]
+    left.plot(epochs, [h.get("train_loss") for h in history], "o-", label="train")
+    left.plot(epochs, [h.get("val_loss") for h in history], "s--", label="validation")
+    left.set(xlabel="epoch", ylabel="loss", title="loss")
+    left.legend()
+    right.plot(epochs, [h.get("val_weighted_f1") for h in history], "o-", label="weighted F1")
+    right.set(xlabel="epoch", ylim=(0, 1.02), title="validation weighted F1")
+    if title:
+        fig.suptitle(title)
+    if not history:
+        left.text(0.5, 0.5, "no epoch finished yet", ha="center", transform=left.transAxes)
+    return _png(fig)
+
+
+def confusion_png(confusion: Sequence[Sequence[int]]) -> bytes:
+    matrix = np.asarray(confusion or [[0, 0], [0, 0]])
+    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    ax.imshow(matrix, cmap="Purples")
+    for (i, j), value in np.ndenumerate(matrix):
+        colour = "white" if value > matrix.max() / 2 else "black"
+        ax.text(j, i, str(value), ha="center", va="center", color=colour, fontsize=13)
+    ax.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=["normal", "blast"],
+        yticklabels=["normal", "blast"],
+        xlabel="model",
+        ylabel="final label",
+        title="frozen evaluation set",
+    )
+    return _png(fig)
+
+
+def reliability_png(targets: Sequence[int], probabilities: Sequence[float]) -> bytes:
+    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
+    if len(targets):
+        bins = reliability_bins(np.asarray(targets), np.asarray(probabilities))
+        ax.plot(bins["confidence"], bins["frequency"], "o-", label="model")
+    ax.set(
+        xlabel="predicted blast probability",
+        ylabel="observed blast share",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title="reliability",
+    )
+    ax.legend(loc="upper left")
+    return _png(fig)
+
+
+def drift_png(rows: Sequence[dict[str, Any]]) -> bytes:
+    """Override rate, predicted blast rate and mean uncertainty per week, a line per model."""
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3))
+    series = (
+        ("override_rate", "override rate"),
+        ("blast_rate", "predicted blast rate"),
+        ("mean_uncertainty", "mean uncertainty"),
+    )
+    models = sorted({r["model_version__name"] for r in rows})
+    for ax, (key, title) in zip(axes, series, strict=True):
+        for marker, model in zip("os^dv<>", models, strict=False):
+            points = [(r["week"], r[key]) for r in rows if r["model_version__name"] == model]
+            points = [(w, v) for w, v in points if v is not None]
+            if points:
+                ax.plot(*zip(*points, strict=True), marker=marker, label=model)
+        ax.set(title=title, ylim=(0, None))
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    if models:
+        axes[0].legend(fontsize=7)
+    else:
+        axes[1].text(0.5, 0.5, "no predictions yet", ha="center", transform=axes[1].transAxes)
+    return _png(fig)

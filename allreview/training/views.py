@@ -1,0 +1,202 @@
+"""Pages of the retraining loop: model registry, comparison, training runs, drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from allreview.mlmodels.models import ModelVersion
+from allreview.mlmodels.selectors import model_version_production
+from allreview.projects.models import Project
+from allreview.projects.permissions import Action, role_allows
+from allreview.projects.selectors import membership_role
+from allreview.training import charts, selectors, services
+from allreview.training.models import EvaluationPatient, RunTrigger, TrainingRun
+from allreview.training.scoring import latest_score
+
+
+def _project(request: HttpRequest, project_id: int, action: Action = Action.VIEW) -> Project:
+    """The project when the user's role allows the action; 404 for non-members, 403 otherwise."""
+    role = membership_role(user=request.user, project_id=project_id)
+    if role is None:
+        raise Http404("No such project")
+    if not role_allows(role, action):
+        raise PermissionDenied("your role does not allow this")
+    return get_object_or_404(Project, pk=project_id)
+
+
+def _png(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+@login_required
+@require_GET
+def registry(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project(request, project_id)
+    role = membership_role(user=request.user, project_id=project_id)
+    context = {
+        "project": project,
+        "rows": selectors.registry_rows(project=project),
+        "frozen": EvaluationPatient.objects.filter(project=project).count(),
+        "can_manage": role_allows(role, Action.MANAGE),
+    }
+    return render(request, "training/registry.html", context)
+
+
+@login_required
+@require_GET
+def model_detail(request: HttpRequest, project_id: int, version_id: int) -> HttpResponse:
+    project = _project(request, project_id)
+    version = get_object_or_404(ModelVersion, pk=version_id)
+    role = membership_role(user=request.user, project_id=project_id)
+    context = {
+        "project": project,
+        "version": version,
+        "score": latest_score(version=version, project=project),
+        "production": model_version_production(),
+        "summary": version.training_summary.get("train", {}),
+        "can_manage": role_allows(role, Action.MANAGE),
+        "others": ModelVersion.objects.exclude(pk=version.pk),
+    }
+    return render(request, "training/model_detail.html", context)
+
+
+@login_required
+@require_GET
+def model_chart(request: HttpRequest, project_id: int, version_id: int, chart: str) -> HttpResponse:
+    project = _project(request, project_id)
+    version = get_object_or_404(ModelVersion, pk=version_id)
+    if chart == "curves":
+        return _png(charts.curves_png(version.training_summary.get("history", []), version.name))
+    if chart == "confusion":
+        score = latest_score(version=version, project=project)
+        return _png(charts.confusion_png(score.metrics.get("confusion") if score else None))
+    if chart == "reliability":
+        targets, probabilities = selectors.evaluation_predictions(
+            project=project, version_id=version.pk
+        )
+        return _png(charts.reliability_png(targets, probabilities))
+    raise Http404("No such chart")
+
+
+@login_required
+@require_POST
+def model_promote(request: HttpRequest, project_id: int, version_id: int) -> HttpResponse:
+    _project(request, project_id, Action.MANAGE)
+    version = get_object_or_404(ModelVersion, pk=version_id)
+    try:
+        services.model_version_promote_manual(
+            version=version, user=request.user, reason=request.POST.get("reason", "")
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{version.name} is now in production.")
+    return redirect("training:model_detail", project_id=project_id, version_id=version_id)
+
+
+@login_required
+@require_GET
+def model_compare(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project(request, project_id)
+    versions = ModelVersion.objects.all()
+    a, b = request.GET.get("a"), request.GET.get("b")
+    changes: list[dict[str, Any]] = []
+    if a and b and a.isdigit() and b.isdigit():
+        changes = selectors.changed_calls(project=project, version_a=int(a), version_b=int(b))
+    context = {"project": project, "versions": versions, "a": a, "b": b, "changes": changes}
+    return render(request, "training/compare.html", context)
+
+
+@login_required
+@require_GET
+def runs(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project(request, project_id)
+    role = membership_role(user=request.user, project_id=project_id)
+    context = {
+        "project": project,
+        "runs": TrainingRun.objects.filter(project=project).select_related("candidate")[:50],
+        "policy": services.policy_for(project),
+        "frozen": EvaluationPatient.objects.filter(project=project),
+        "new_labels": selectors.new_final_labels_count(project=project),
+        "can_manage": role_allows(role, Action.MANAGE),
+        "can_adjudicate": role_allows(role, Action.ADJUDICATE),
+    }
+    return render(request, "training/runs.html", context)
+
+
+@login_required
+@require_POST
+def run_request(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project(request, project_id, Action.MANAGE)
+    try:
+        run = services.training_run_request(
+            project=project, trigger=RunTrigger.MANUAL, user=request.user
+        )
+    except services.RunRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, f"Run #{run.pk}: {run.get_status_display()}. {run.reason}")
+    return redirect("training:runs", project_id=project_id)
+
+
+@login_required
+@require_GET
+def run_status(request: HttpRequest, project_id: int, run_id: int) -> JsonResponse:
+    project = _project(request, project_id)
+    run = get_object_or_404(TrainingRun, pk=run_id, project=project)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "epoch": run.epoch,
+            "epochs": run.epochs,
+            "progress_percent": run.progress_percent,
+            "history": run.history,
+            "reason": run.reason,
+        }
+    )
+
+
+@login_required
+@require_GET
+def run_curves(request: HttpRequest, project_id: int, run_id: int) -> HttpResponse:
+    project = _project(request, project_id)
+    run = get_object_or_404(TrainingRun, pk=run_id, project=project)
+    return _png(charts.curves_png(run.history, f"run #{run.pk}"))
+
+
+@login_required
+@require_POST
+def evaluation_add(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project(request, project_id, Action.ADJUDICATE)
+    codes = [c.strip() for c in request.POST.get("patient_codes", "").split(",") if c.strip()]
+    added = services.evaluation_patients_add(
+        project=project, patient_codes=codes, user=request.user
+    )
+    messages.info(request, f"{added} patient(s) added to the frozen evaluation set.")
+    return redirect("training:runs", project_id=project_id)
+
+
+@login_required
+@require_GET
+def drift(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project(request, project_id)
+    rows = selectors.drift_by_week(project=project)
+    if request.GET.get("format") == "png":
+        return _png(charts.drift_png(rows))
+    context = {
+        "project": project,
+        "rows": rows,
+        "warnings": selectors.drift_warnings(rows, settings.DRIFT_BANDS),
+        "bands": settings.DRIFT_BANDS,
+    }
+    return render(request, "training/drift.html", context)
