@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.special import expit
 from torch import nn
 
 from classifier.checkpoint import file_sha256, load_checkpoint, load_model_state
@@ -98,8 +99,8 @@ def predictions_from_logits(
 ) -> list[CellPrediction]:
     """Average logits over rotations, then temperature-scale; spread of per-rotation probs."""
     logits = np.asarray(logits, dtype=np.float64)
-    probability = 1.0 / (1.0 + np.exp(-logits.mean(axis=1) / temperature))
-    per_rotation = 1.0 / (1.0 + np.exp(-logits / temperature))
+    probability = expit(logits.mean(axis=1) / temperature)
+    per_rotation = expit(logits / temperature)
     spread = per_rotation.std(axis=1)
     return [
         CellPrediction(float(p), "all" if p >= threshold else "hem", float(s))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import timm
 import torch
+from scipy.special import expit
 from torch import nn
 from tqdm import tqdm
 
@@ -326,7 +327,7 @@ def _run_epoch(
 def _epoch_metrics(ev: Evaluation) -> dict[str, float]:
     if len(ev.targets) == 0:
         return {"weighted_f1": float("nan"), "accuracy": float("nan"), "roc_auc": float("nan")}
-    probs = 1.0 / (1.0 + np.exp(-ev.logits.mean(axis=1)))
+    probs = expit(ev.logits.mean(axis=1))
     return compute_metrics(ev.targets, probs).scalars()
 
 
@@ -411,7 +412,7 @@ def _calibrate(ev: Evaluation, patients: list[str]) -> dict[str, Any]:
         return {"temperature": 1.0, "threshold": 0.5, "metrics": {}, "probabilities": []}
     mean_logits = ev.logits.mean(axis=1)
     temperature = fit_temperature(mean_logits, ev.targets)
-    probs = 1.0 / (1.0 + np.exp(-mean_logits / temperature))
+    probs = expit(mean_logits / temperature)
     threshold = best_threshold(ev.targets, probs)
     metrics = compute_metrics(ev.targets, probs, threshold=threshold, patients=patients)
     return {

@@ -81,15 +81,14 @@ def _weights(result: TrainResult) -> dict[str, torch.Tensor]:
 
 
 def test_training_is_repeatable_and_resumable(tmp_path: Path, cell_samples: list[Sample]) -> None:
+    # the resumed run's first epoch is a separate run: equality proves repeatability as well
     reports: list[EpochReport] = []
     straight = main(_config(cell_samples, tmp_path / "a", 2), on_epoch=reports.append)
-    again = main(_config(cell_samples, tmp_path / "b", 2))
-    main(_config(cell_samples, tmp_path / "c", 1))
-    resumed = main(_config(cell_samples, tmp_path / "c", 2, resume=True))
+    main(_config(cell_samples, tmp_path / "b", 1))
+    resumed = main(_config(cell_samples, tmp_path / "b", 2, resume=True))
     assert [r.epoch for r in reports] == [1, 2]
-    for other in (again, resumed):
-        for key, value in _weights(straight).items():
-            assert torch.equal(value, _weights(other)[key]), key
+    for key, value in _weights(straight).items():
+        assert torch.equal(value, _weights(resumed)[key]), key
     assert [h.train_loss for h in resumed.history] == [h.train_loss for h in straight.history]
 
 
