@@ -72,7 +72,7 @@
     const model = c.pred
       ? '<span class="badge badge-' + c.pred + '" title="Model: ' + LABEL_TEXT[c.pred] + '">' + MODEL_LETTER[c.pred] + "</span>"
       : '<span class="badge badge-none" title="No prediction">–</span>';
-    const p = c.p === null ? "" : '<span class="prob">p ' + c.p.toFixed(2) + "</span>";
+    const p = c.p === null ? "" : '<span class="prob" title="blast probability">' + c.p.toFixed(2) + "</span>";
     return '<img src="/cells/' + c.id + '/thumbnail/" alt="" loading="lazy" decoding="async" width="128" height="128">' +
       '<span class="tile-top">' + model + '<span class="check" aria-hidden="true">✓</span></span>' +
       '<span class="tile-bottom">' + p + '<span class="label-chip"></span></span>';
