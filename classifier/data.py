@@ -175,13 +175,18 @@ def data_summary(samples: Sequence[Sample]) -> dict[str, Any]:
     }
 
 
-def open_image(source: ImageInput, name: str = "image") -> Image.Image:
-    """Decode to RGB with Pillow; ImageError names the file and the reason."""
+def open_image(
+    source: ImageInput, name: str = "image", draft: tuple[int, int] | None = None
+) -> Image.Image:
+    """Decode to RGB with Pillow; ImageError names the file and the reason. `draft` lets JPEG
+    decode at a reduced scale that is still at least that size (other formats ignore it)."""
     if isinstance(source, Image.Image):
         return source.convert("RGB")
     try:
         handle = io.BytesIO(source) if isinstance(source, bytes) else source
         with Image.open(handle) as image:
+            if draft is not None and image.format == "JPEG":
+                image.draft("RGB", draft)
             return image.convert("RGB")
     except FileNotFoundError:
         raise ImageError(f"{name}: file not found") from None
@@ -195,7 +200,8 @@ def source_name(source: ImageInput, index: int) -> str:
 
 def load_crop(source: ImageInput, *, crop_fraction: float, size: int, name: str) -> torch.Tensor:
     """Centre crop (a fraction of the frame) resized to `size`, in one Pillow call: uint8 CHW."""
-    image = open_image(source, name)
+    frame = int(np.ceil(size / crop_fraction))
+    image = open_image(source, name, draft=(frame, frame))
     width, height = image.size
     cw, ch = width * crop_fraction, height * crop_fraction
     box = ((width - cw) / 2, (height - ch) / 2, (width + cw) / 2, (height + ch) / 2)

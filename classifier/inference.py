@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -200,6 +201,8 @@ def _default_batch(profile: Profile, device: torch.device) -> int:
 
 
 def _default_workers(device: torch.device) -> int:
+    if multiprocessing.current_process().daemon:
+        return 0  # e.g. a Celery prefork child: daemonic processes may not start workers
     if device.type == "cuda":
         return min(8, cpu_count())
     return 1 if cpu_count() >= 2 else 0

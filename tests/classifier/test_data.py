@@ -140,3 +140,15 @@ def test_summary_counts_and_hash() -> None:
     assert summary["per_class"] == dict(Counter(s.label for s in samples))
     assert summary["patients"] == 9
     assert summary["files_sha256"] != data_summary(samples[:-1])["files_sha256"]
+
+
+def test_jpeg_cells_decode_at_reduced_scale_to_the_same_crop(tmp_path: Path) -> None:
+    image = Image.new("RGB", (450, 450))
+    image.paste((200, 40, 120), (150, 150, 300, 300))
+    image.save(tmp_path / "cell.jpg", quality=95)
+    crop = load_crop(tmp_path / "cell.jpg", crop_fraction=2 / 3, size=64, name="cell")
+    reference = load_crop(
+        Image.open(tmp_path / "cell.jpg"), crop_fraction=2 / 3, size=64, name="cell"
+    )
+    assert crop.shape == (3, 64, 64)
+    assert (crop.float() - reference.float()).abs().mean() < 4.0

@@ -159,3 +159,17 @@ def test_saliency_is_a_png_of_the_crop(predictor: Predictor, cell_samples: list[
     assert image.format == "PNG" and image.size == (300, 300) and image.mode == "RGB"
     plain = np.asarray(Image.open(cell_samples[0].path).convert("RGB").crop((75, 75, 375, 375)))
     assert np.abs(np.asarray(image).astype(int) - plain).mean() > 5  # something was drawn
+
+
+def test_daemon_processes_decode_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from classifier import inference
+
+    class Daemon:
+        daemon = True
+
+    assert inference._default_workers(torch.device("cpu")) >= 0
+    monkeypatch.setattr(multiprocessing, "current_process", lambda: Daemon())
+    assert inference._default_workers(torch.device("cpu")) == 0
+    assert inference._default_workers(torch.device("cuda")) == 0
