@@ -16,6 +16,17 @@ if [ ${#need_install[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_install[@]}" postgresql-client >/dev/null
 fi
 
+# Browser tests drive Debian's chromium (never a downloaded one); they skip without it.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "Installing chromium (Debian package) for the browser tests..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "No /usr/bin/chromium: browser tests will skip (sudo apt-get install chromium)." >&2
+  fi
+fi
+
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432; }
 if ! pg_up; then
   version=$(ls /etc/postgresql | sort -V | tail -n 1)
