@@ -17,9 +17,13 @@ from classifier.inference import Predictor
 from classifier.transforms import to_input
 
 
-def _target_layer(model: nn.Module) -> nn.Module:
-    # the last block of the last stage: finest features that still carry the class signal
-    return model.layer4[-1]
+def _target_layer(model: nn.Module, input_size: int) -> nn.Module:
+    """Last block of the deepest stage whose map is at least 7 px wide: deep enough to carry
+    the class signal, fine enough to point at part of a cell (layer4 of tiny is 2x2)."""
+    for name, stride in (("layer4", 32), ("layer3", 16), ("layer2", 8)):
+        if input_size / stride >= 7:
+            return getattr(model, name)[-1]
+    return model.layer1[-1]
 
 
 def _display_crop(image: Image.Image, fraction: float) -> Image.Image:
@@ -42,7 +46,10 @@ def saliency_map(
     if target is None:
         target = predictor.predict([image])[0].label
     model = getattr(predictor.model, "_orig_mod", predictor.model)  # undo torch.compile
-    with torch.enable_grad(), GradCAM(model=model, target_layers=[_target_layer(model)]) as cam:
+    with (
+        torch.enable_grad(),
+        GradCAM(model=model, target_layers=[_target_layer(model, profile.input_size)]) as cam,
+    ):
         heat = cam(input_tensor=x, targets=[BinaryClassifierOutputTarget(int(target == "all"))])[0]
     display = _display_crop(open_image(image, name), fraction)
     mask = Image.fromarray(heat.astype(np.float32), mode="F").resize(display.size)
