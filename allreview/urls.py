@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("allreview.api.urls")),
     path("projects/", include("allreview.training.urls")),
+    path("audit/", include("allreview.audit.urls")),
     path("", include("allreview.ops.urls")),
     path("", include("allreview.review.urls")),
 ]

@@ -1,0 +1,74 @@
+"""The audit trail of a project or a case, as a page and as CSV (adjudicators and admins)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from allreview.audit.selectors import audit_events
+from allreview.cases.models import Case
+from allreview.lib.csvstream import csv_response
+from allreview.projects.models import Project
+from allreview.projects.permissions import Action, role_allows
+from allreview.projects.selectors import membership_role
+
+HEADER = ["time", "actor", "action", "case", "target_type", "target_id", "before", "after"]
+
+
+def _allowed(request: HttpRequest, project_id: int) -> None:
+    role = membership_role(user=request.user, project_id=project_id)
+    if role is None:
+        raise Http404("No such project")
+    if not role_allows(role, Action.ADJUDICATE):
+        raise PermissionDenied("the audit trail is for adjudicators and admins")
+
+
+def _rows(events: Any) -> Iterator[list[Any]]:
+    for e in events.iterator(chunk_size=2000):
+        yield [
+            e.created_at.isoformat(),
+            e.actor.username if e.actor else "",
+            e.action,
+            e.case_id or "",
+            e.target_type,
+            e.target_id,
+            json.dumps(e.before) if e.before is not None else "",
+            json.dumps(e.after) if e.after is not None else "",
+        ]
+
+
+def _respond(request: HttpRequest, events: Any, title: str, filename: str) -> HttpResponse:
+    if request.GET.get("format") == "csv":
+        return csv_response(filename, HEADER, _rows(events))
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    return render(request, "audit/events.html", {"page": page, "title": title})
+
+
+@login_required
+@require_GET
+def project_audit(request: HttpRequest, project_id: int) -> HttpResponse:
+    _allowed(request, project_id)
+    project = get_object_or_404(Project, pk=project_id)
+    events = audit_events(project_id=project_id)
+    return _respond(
+        request, events, f"Audit trail of {project.name}", f"audit-project-{project_id}.csv"
+    )
+
+
+@login_required
+@require_GET
+def case_audit(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = Case.objects.filter(pk=case_id).values("project_id").first()
+    if case is None:
+        raise Http404("No such case")
+    _allowed(request, case["project_id"])
+    events = audit_events(project_id=case["project_id"], case_id=case_id)
+    return _respond(request, events, f"Audit trail of case #{case_id}", f"audit-case-{case_id}.csv")
