@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("allreview.api.urls")),
     path("projects/", include("allreview.training.urls")),
     path("audit/", include("allreview.audit.urls")),
+    path("account/", include("allreview.accounts.urls")),
     path("", include("allreview.ops.urls")),
     path("", include("allreview.review.urls")),
 ]
