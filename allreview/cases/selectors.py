@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Case as Case_
@@ -159,26 +160,40 @@ def case_gallery_cells(
 
 
 def case_review_counts(*, case: Case) -> dict[str, int]:
-    """Counts for the case summary and sign-off in one aggregate query. The 'call' of a cell is
-    the reviewer's label where there is one, the model's otherwise."""
-    reviewed = Q(label__isnull=False)
-    two_class = Q(label__in=[CellClass.ALL, CellClass.HEM], predicted_label__isnull=False)
-    return case_review_cells(case=case).aggregate(
-        total=Count("id"),
-        predicted_all=Count("id", filter=Q(predicted_label=CellClass.ALL)),
-        predicted_hem=Count("id", filter=Q(predicted_label=CellClass.HEM)),
-        unpredicted=Count("id", filter=Q(predicted_label__isnull=True)),
-        **{f"label_{v}": Count("id", filter=Q(label=v)) for v in LabelValue.values},
-        reviewed=Count("id", filter=reviewed),
-        unreviewed=Count("id", filter=~reviewed),
-        disagree=Count("id", filter=two_class & ~Q(label=F("predicted_label"))),
-        call_all=Count(
-            "id", filter=Q(label=CellClass.ALL) | Q(label__isnull=True, predicted_label="all")
-        ),
-        call_hem=Count(
-            "id", filter=Q(label=CellClass.HEM) | Q(label__isnull=True, predicted_label="hem")
-        ),
-    )
+    """Counts for the case summary and sign-off. The 'call' of a cell is the reviewer's label
+    where there is one, the model's otherwise. One query of two short columns, tallied here:
+    in SQL every FILTER clause would re-run the newest-label subquery for each cell."""
+    pairs = case_review_cells(case=case).values_list("predicted_label", "label")
+    return tally_review_counts(pairs)
+
+
+def tally_review_counts(pairs: Iterable[tuple[str | None, str | None]]) -> dict[str, int]:
+    counts = dict.fromkeys(REVIEW_COUNT_KEYS, 0)
+    for predicted, label in pairs:
+        counts["total"] += 1
+        counts[f"predicted_{predicted}" if predicted else "unpredicted"] += 1
+        counts[f"label_{label}" if label else "unreviewed"] += 1
+        call = label or predicted
+        if call in (CellClass.ALL, CellClass.HEM):
+            counts[f"call_{call}"] += 1
+        if label in (CellClass.ALL, CellClass.HEM) and predicted and label != predicted:
+            counts["disagree"] += 1
+    counts["reviewed"] = counts["total"] - counts["unreviewed"]
+    return counts
+
+
+REVIEW_COUNT_KEYS = (
+    "total",
+    "predicted_all",
+    "predicted_hem",
+    "unpredicted",
+    *(f"label_{v}" for v in LabelValue.values),
+    "reviewed",
+    "unreviewed",
+    "disagree",
+    "call_all",
+    "call_hem",
+)
 
 
 def case_current_labels(*, case: Case) -> dict[int, str | None]:

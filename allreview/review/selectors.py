@@ -17,12 +17,16 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, NullIf
 
-from allreview.cases.models import Case, Cell, CellClass
+from allreview.cases.models import Case, Cell, CellClass, Prediction
 from allreview.cases.selectors import review_label_subquery
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
 
 WORKLIST_SCOPES = ("available", "mine", "unassigned", "all")
+PERCENT_SORTS = {
+    "blast": ("n_predicted_blasts", "n_cells"),
+    "reviewed": ("n_reviewed", "n_cells"),
+}
 WORKLIST_SORTS = {
     "uploaded": "created_at",
     "patient": "patient_code",
@@ -59,18 +63,22 @@ def worklist_for_user(
     if query:
         cases = cases.filter(Q(patient_code__istartswith=query) | Q(specimen_id__istartswith=query))
     cells = Cell.objects.filter(case_id=OuterRef("pk"))
-    predicted = cells.filter(
-        predictions__model_version_id=OuterRef("model_version_id"),
-        predictions__label=CellClass.ALL,
-    )
+    # A scalar subquery per cell: always an index probe on (cell, model version); an EXISTS
+    # would let the planner hash-join a scan of every prediction for each case.
+    model_call = Prediction.objects.filter(
+        cell_id=OuterRef("pk"), model_version_id=OuterRef(OuterRef("model_version_id"))
+    ).values("label")[:1]
+    blasts = cells.annotate(call=Subquery(model_call)).filter(call=CellClass.ALL)
     reviewed = cells.annotate(label=review_label_subquery()).filter(label__isnull=False)
     cases = cases.select_related("project", "model_version", "assignment__user").annotate(
         n_cells=_count(cells),
-        n_predicted_blasts=_count(predicted),
+        n_predicted_blasts=_count(blasts),
         n_reviewed=_count(reviewed),
-        blast_percent=_percent("n_predicted_blasts", "n_cells"),
-        reviewed_percent=_percent("n_reviewed", "n_cells"),
     )
+    key = sort.lstrip("-")
+    if key in PERCENT_SORTS:
+        # only when sorting by it: the expression repeats the count subqueries it divides
+        cases = cases.annotate(**{WORKLIST_SORTS[key]: _percent(*PERCENT_SORTS[key])})
     return cases.order_by(*_ordering(sort))
 
 
@@ -89,3 +97,7 @@ def _ordering(sort: str) -> list[Any]:
     field = WORKLIST_SORTS.get(sort.lstrip("-"), "created_at")
     key = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
     return [key, "-id"]
+
+
+def percent(part: int, whole: int) -> float | None:
+    return 100.0 * part / whole if whole else None

@@ -47,6 +47,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     params = _params(request)
     cases = selectors.worklist_for_user(user=request.user, **params)
     page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    for case in page.object_list:
+        case.blast_pct = selectors.percent(case.n_predicted_blasts, case.n_cells)
+        case.reviewed_pct = selectors.percent(case.n_reviewed, case.n_cells)
     can_upload = Project.objects.filter(
         pk__in=project_ids_for(user=request.user, action=Action.UPLOAD)
     ).exists()
