@@ -278,6 +278,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600),
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu expects its folders to exist; every process (web, worker, beat, commands) may be first.
+    for _sub in ("out", "processed"):
+        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
         {
             "data_folder_in": str(BROKER_DIR / "out"),
