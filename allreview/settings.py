@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "allreview.api",
     "allreview.demo",
     "allreview.training",
+    "allreview.exports",
     "django_celery_beat",
     "axes",
     "allreview.ops",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("projects/", include("allreview.training.urls")),
     path("audit/", include("allreview.audit.urls")),
     path("account/", include("allreview.accounts.urls")),
+    path("exports/", include("allreview.exports.urls")),
     path("", include("allreview.ops.urls")),
     path("", include("allreview.review.urls")),
 ]

@@ -220,3 +220,9 @@ def cell_label_history(*, cell: Cell, limit: int = 50) -> list[dict[str, Any]]:
         .order_by("-id")
         .values("value", "created_at", username=F("user__username"))[:limit]
     )
+
+
+def final_label_subquery() -> Subquery:
+    """A cell's final label: what sign-off, exports and retraining use. With one reader it is
+    the newest label (a blank 'cleared' row counts as none)."""
+    return review_label_subquery()

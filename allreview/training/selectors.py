@@ -12,7 +12,7 @@ from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncWeek
 
 from allreview.cases.models import CaseStatus, Cell, CellClass, Label, Prediction
-from allreview.cases.selectors import current_label_subquery
+from allreview.cases.selectors import final_label_subquery
 from allreview.projects.models import Project
 from allreview.training.models import EvaluationPatient, RunStatus, TrainingRun
 
@@ -30,7 +30,7 @@ def final_labelled_cells(*, project: Project) -> QuerySet[Cell]:
     The final label is the newest label on the signed case."""
     return (
         Cell.objects.filter(case__project=project, case__status=CaseStatus.SIGNED_OFF)
-        .annotate(final_label=current_label_subquery(), patient=F("case__patient_code"))
+        .annotate(final_label=final_label_subquery(), patient=F("case__patient_code"))
         .filter(final_label__in=CellClass.values)
         .order_by("id")
     )

@@ -1,0 +1,67 @@
+"""Exports of a project's cells for leads: CSV, JSON and a C-NMC-layout zip of final labels."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from allreview.audit.services import audit_record
+from allreview.exports import streams
+from allreview.exports.selectors import export_cells, export_columns
+from allreview.lib.csvstream import csv_response
+from allreview.projects.models import Project
+from allreview.projects.permissions import Action, role_allows
+from allreview.projects.selectors import membership_role
+
+
+def _project(request: HttpRequest, project_id: int, kind: str) -> Project:
+    role = membership_role(user=request.user, project_id=project_id)
+    if role is None:
+        raise Http404("No such project")
+    if not role_allows(role, Action.ADJUDICATE):
+        raise PermissionDenied("exports are for adjudicators and admins")
+    project = get_object_or_404(Project, pk=project_id)
+    audit_record(action=f"export.{kind}", actor=request.user, project_id=project.pk)
+    return project
+
+
+def _stream(content: object, content_type: str, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def cells_csv(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
+    project = _project(request, project_id, "csv")
+    models, readers = export_columns(project=project)
+    rows = streams.csv_values(export_cells(project=project), models, readers)
+    return csv_response(
+        f"allreview-project{project.pk}-cells.csv", streams.csv_header(models, readers), rows
+    )
+
+
+@login_required
+@require_GET
+def cells_json(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
+    project = _project(request, project_id, "json")
+    return _stream(
+        streams.json_array(export_cells(project=project)),
+        "application/json",
+        f"allreview-project{project.pk}-cells.json",
+    )
+
+
+@login_required
+@require_GET
+def cnmc_zip(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
+    project = _project(request, project_id, "cnmc")
+    cells = export_cells(project=project, final_only=True)
+    return _stream(
+        streams.cnmc_zip(cells), "application/zip", f"allreview-project{project.pk}-cnmc.zip"
+    )
