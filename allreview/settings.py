@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "allreview.demo",
     "allreview.training",
     "allreview.exports",
+    "allreview.agreement",
     "django_celery_beat",
     "axes",
     "allreview.ops",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("audit/", include("allreview.audit.urls")),
     path("account/", include("allreview.accounts.urls")),
     path("exports/", include("allreview.exports.urls")),
+    path("projects/", include("allreview.agreement.urls")),
     path("", include("allreview.ops.urls")),
     path("", include("allreview.review.urls")),
 ]
