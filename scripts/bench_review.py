@@ -185,7 +185,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     from django.contrib.auth import get_user_model
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
@@ -207,6 +207,7 @@ def run(args: argparse.Namespace) -> None:
     client = Client()
     client.force_login(user)
     page_url, list_url = f"/cases/{case.pk}/", "/"
+    reset_queries()  # a request start resets the log, which would cut the capture short
     with CaptureQueriesContext(connection) as captured:
         get_ok(client, page_url)()
     small_cells = Cell.objects.count()
