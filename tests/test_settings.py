@@ -22,6 +22,7 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         k: v for k, v in os.environ.items() if k not in PRODUCTION and not k.startswith("SECURE")
     }
     clean.pop("DJANGO_SETTINGS_MODULE", None)
+    clean.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests in this process
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO,
