@@ -97,8 +97,8 @@ class LabelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Label
-        fields = ["id", "cell", "value", "user", "created_at"]
-        read_only_fields = ["id", "cell", "user", "created_at"]
+        fields = ["id", "cell", "value", "kind", "user", "created_at"]
+        read_only_fields = ["id", "cell", "kind", "user", "created_at"]
 
 
 class LabelInputSerializer(serializers.Serializer):

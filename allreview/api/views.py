@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -17,10 +18,11 @@ from rest_framework.response import Response
 from allreview.api import serializers as s
 from allreview.cases import selectors, services
 from allreview.cases.ingest import IncomingFile, UploadRejected
-from allreview.cases.models import Label, Prediction
+from allreview.cases.models import Label, LabelKind, Prediction
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for, project_list_for_user
+from allreview.review.models import CaseReader
 
 
 def _django_errors(exc: DjangoValidationError) -> Any:
@@ -94,8 +96,16 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def cells(self, request: Request, pk: str | None = None) -> Response:
         case = self.get_object()
-        page = self.paginate_queryset(selectors.case_cells(case=case))
+        page = self.paginate_queryset(_cells_as_seen(case, request.user))
         return self.get_paginated_response(s.CellSerializer(page, many=True).data)
+
+
+def _cells_as_seen(case: Any, user: Any) -> Any:
+    """The case's cells with the labels the user may see: a blinded reader's own reads and,
+    where the project says so, no model values."""
+    view = selectors.reading_view(case=case, user=user)
+    label = selectors.viewer_label(case=case, user=user, view=view)
+    return selectors.case_cells(case=case, label=label, model_hidden=view.model_hidden)
 
 
 class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
@@ -103,9 +113,18 @@ class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
     queryset = selectors.Cell.objects.none()
 
     def get_queryset(self) -> Any:
-        return selectors.Cell.objects.filter(
-            case__project_id__in=project_ids_for(user=self.request.user)
-        ).annotate(current_label=selectors.current_label_subquery())
+        return (
+            selectors.Cell.objects.filter(
+                case__project_id__in=project_ids_for(user=self.request.user)
+            )
+            .select_related("case__project")
+            .annotate(current_label=selectors.current_label_subquery())
+        )
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        cell = self.get_object()
+        seen = _cells_as_seen(cell.case, request.user).get(pk=cell.pk)
+        return Response(s.CellSerializer(seen).data)
 
     @extend_schema(request=s.LabelInputSerializer, responses={201: s.LabelSerializer})
     @action(detail=True, methods=["get", "post"], serializer_class=s.LabelSerializer)
@@ -113,6 +132,8 @@ class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
         cell = self.get_object()
         if request.method == "GET":
             history = Label.objects.filter(cell=cell).select_related("user")
+            if selectors.reading_view(case=cell.case, user=request.user).blinded:
+                history = history.filter(user=request.user, kind=LabelKind.READ)
             return Response(s.LabelSerializer(history, many=True).data)
         form = s.LabelInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -133,12 +154,20 @@ class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["cell", "cell__case", "model_version"]
 
     def get_queryset(self) -> Any:
+        # a reader blinded to the model's call must not read it here either
+        hidden = CaseReader.objects.filter(
+            case_id=OuterRef("cell__case_id"),
+            user_id=self.request.user.pk,
+            blinded=True,
+            case__project__blind_model_call=True,
+        )
         return (
             Prediction.objects.filter(
                 cell__case__project_id__in=project_ids_for(
                     user=self.request.user, action=Action.VIEW
                 )
             )
+            .exclude(Exists(hidden))
             .select_related("model_version")
             .order_by("id")
         )

@@ -122,11 +122,18 @@ class Prediction(models.Model):
         return f"{self.label} {self.probability:.2f} for cell {self.cell_id}"
 
 
+class LabelKind(models.TextChoices):
+    READ = "read", "Read"
+    ADJUDICATION = "adjudication", "Adjudication"
+
+
 class Label(AppendOnlyModel):
-    """A reviewer's call on a cell. The cell's current label is the newest row, never an update."""
+    """A reviewer's call on a cell. The cell's current label is the newest row, never an update.
+    An adjudication (an adjudicator settling readers who disagree) is marked by its kind."""
 
     cell = models.ForeignKey(Cell, on_delete=models.PROTECT, related_name="labels")
     value = models.CharField(max_length=8, choices=LabelValue.choices)
+    kind = models.CharField(max_length=12, choices=LabelKind.choices, default=LabelKind.READ)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case as Case_
 from django.db.models import (
     Count,
+    Exists,
+    Expression,
     F,
     FilteredRelation,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -19,10 +24,12 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, NullIf
+from django.db.models.lookups import GreaterThanOrEqual
 
-from allreview.cases.models import Case, Cell, CellClass, Label, LabelValue
+from allreview.cases.models import Case, Cell, CellClass, Label, LabelKind, LabelValue
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
+from allreview.review.models import CaseReader
 
 
 def _count(queryset: QuerySet[Any]) -> Coalesce:
@@ -74,18 +81,20 @@ def current_label_subquery() -> Subquery:
     return Subquery(newest)
 
 
-def case_cells(*, case: Case) -> QuerySet[Cell]:
-    """Cells with the case model's prediction and the current label, in one query."""
+def case_cells(*, case: Case, label: Any = None, model_hidden: bool = False) -> QuerySet[Cell]:
+    """Cells with the case model's prediction and the current label, in one query. A viewer's
+    label expression replaces the newest label; `model_hidden` blanks the model's values."""
+    model_version_id = None if model_hidden else case.model_version_id
     return (
         Cell.objects.filter(case=case)
         .annotate(
             prediction=FilteredRelation(
-                "predictions", condition=Q(predictions__model_version_id=case.model_version_id)
+                "predictions", condition=Q(predictions__model_version_id=model_version_id)
             ),
             probability=F("prediction__probability"),
             predicted_label=F("prediction__label"),
             uncertainty=F("prediction__uncertainty"),
-            current_label=current_label_subquery(),
+            current_label=current_label_subquery() if label is None else label,
         )
         .order_by("id")
     )
@@ -115,8 +124,9 @@ def review_label_subquery() -> NullIf:
     return NullIf(current_label_subquery(), Value(""))
 
 
-def case_review_cells(*, case: Case) -> QuerySet[Cell]:
-    """The case's cells with its model's prediction and the reviewed label (cleared = NULL)."""
+def case_review_cells(*, case: Case, label: Expression | None = None) -> QuerySet[Cell]:
+    """The case's cells with its model's prediction and a label: the final label by default
+    (what sign-off uses), or the label expression a viewer sees (cleared = NULL)."""
     return Cell.objects.filter(case=case).annotate(
         prediction=FilteredRelation(
             "predictions", condition=Q(predictions__model_version_id=case.model_version_id)
@@ -124,7 +134,7 @@ def case_review_cells(*, case: Case) -> QuerySet[Cell]:
         probability=F("prediction__probability"),
         predicted_label=F("prediction__label"),
         uncertainty=F("prediction__uncertainty"),
-        label=review_label_subquery(),
+        label=case_final_label(case=case) if label is None else label,
     )
 
 
@@ -141,17 +151,30 @@ def _gallery_filter(cells: QuerySet[Cell], show: str) -> QuerySet[Cell]:
 
 
 def case_gallery_cells(
-    *, case: Case, order: str = "uncertainty", show: str = "all"
+    *,
+    case: Case,
+    order: str = "uncertainty",
+    show: str = "all",
+    label: Expression | None = None,
+    model_hidden: bool = False,
 ) -> list[dict[str, Any]]:
     """Gallery rows: blasts first, then normal cells, then unclassified; within a group the most
-    uncertain (or the most probable blast) first. One query, plain values."""
+    uncertain (or the most probable blast) first. One query, plain values. Blinded to the
+    model, the rows come in upload order with no model values: an order would give it away."""
+    cells = case_review_cells(case=case, label=label)
+    if model_hidden:
+        rows = _gallery_filter(cells, "all" if show == "disagree" else show).order_by("id")
+        return [
+            {**r, "probability": None, "uncertainty": None, "predicted_label": None}
+            for r in rows.values("id", "label")
+        ]
     group = Case_(
         When(predicted_label=CellClass.ALL, then=Value(0)),
         When(predicted_label=CellClass.HEM, then=Value(1)),
         default=Value(2),
     )
     within = "-uncertainty" if order == "uncertainty" else "-probability"
-    cells = _gallery_filter(case_review_cells(case=case), show)
+    cells = _gallery_filter(cells, show)
     return list(
         cells.annotate(group=group)
         .order_by("group", F(within[1:]).desc(nulls_last=True), "id")
@@ -159,11 +182,11 @@ def case_gallery_cells(
     )
 
 
-def case_review_counts(*, case: Case) -> dict[str, int]:
-    """Counts for the case summary and sign-off. The 'call' of a cell is the reviewer's label
-    where there is one, the model's otherwise. One query of two short columns, tallied here:
-    in SQL every FILTER clause would re-run the newest-label subquery for each cell."""
-    pairs = case_review_cells(case=case).values_list("predicted_label", "label")
+def case_review_counts(*, case: Case, label: Expression | None = None) -> dict[str, int]:
+    """Counts for the case summary and sign-off (final labels unless a viewer's label is given).
+    The 'call' of a cell is the label where there is one, the model's otherwise. One query of two
+    short columns, tallied here: in SQL every FILTER clause would re-run the label subquery."""
+    pairs = case_review_cells(case=case, label=label).values_list("predicted_label", "label")
     return tally_review_counts(pairs)
 
 
@@ -197,32 +220,199 @@ REVIEW_COUNT_KEYS = (
 
 
 def case_current_labels(*, case: Case) -> dict[int, str | None]:
-    """cell id -> reviewed label (None when unreviewed), for the sign-off snapshot."""
+    """cell id -> final label (None when unreviewed or disputed), for the sign-off snapshot."""
     rows = case_review_cells(case=case).order_by("id").values_list("id", "label")
     return dict(rows)
 
 
-def cells_current_labels(*, cell_ids: list[int]) -> dict[int, str | None]:
-    """cell id -> newest label row value ('' when cleared), for cells with any label row."""
-    rows = (
-        Label.objects.filter(cell_id__in=cell_ids)
-        .order_by("cell_id", "-id")
-        .distinct("cell_id")
-        .values_list("cell_id", "value")
-    )
+def cells_current_labels(*, cell_ids: list[int], user: Any = None) -> dict[int, str | None]:
+    """cell id -> newest label row value ('' when cleared), for cells with any label row; with a
+    user, that user's newest read (a reader of a double-read case changes only their own)."""
+    rows = Label.objects.filter(cell_id__in=cell_ids)
+    if user is not None:
+        rows = rows.filter(user=user, kind=LabelKind.READ)
+    rows = rows.order_by("cell_id", "-id").distinct("cell_id").values_list("cell_id", "value")
     return dict(rows)
 
 
-def cell_label_history(*, cell: Cell, limit: int = 50) -> list[dict[str, Any]]:
-    """Newest first: value ('' when cleared by an undo), who, when."""
+def cell_label_history(*, cell: Cell, limit: int = 50, user: Any = None) -> list[dict[str, Any]]:
+    """Newest first: value ('' when cleared by an undo), kind, who, when. With a user (a blinded
+    reader), only that user's own reads."""
+    rows = Label.objects.filter(cell=cell)
+    if user is not None:
+        rows = rows.filter(user=user, kind=LabelKind.READ)
     return list(
-        Label.objects.filter(cell=cell)
-        .order_by("-id")
-        .values("value", "created_at", username=F("user__username"))[:limit]
+        rows.order_by("-id").values(
+            "id", "value", "kind", "created_at", username=F("user__username")
+        )[:limit]
     )
 
 
-def final_label_subquery() -> Subquery:
-    """A cell's final label: what sign-off, exports and retraining use. With one reader it is
-    the newest label (a blank 'cleared' row counts as none)."""
+# --- Several readers, blinding and adjudication --------------------------------------------------
+# A case with two or more assigned readers (CaseReader rows) is double-read: each reader's newest
+# read counts separately, only they may label it, and where their reads differ the cell is
+# disputed until an adjudicator's call (a Label of kind 'adjudication') settles it. A case with
+# one reader or none keeps the single-read rule: the newest label is the cell's label.
+
+
+def own_read_subquery(*, user: Any) -> NullIf:
+    """The user's own newest read of the cell (cleared = NULL): what a reader of a double-read
+    case, or a blinded reader, sees as the cell's label."""
+    newest = (
+        Label.objects.filter(cell_id=OuterRef("pk"), user_id=user.pk, kind=LabelKind.READ)
+        .order_by("-id")
+        .values("value")[:1]
+    )
+    return NullIf(Subquery(newest), Value(""))
+
+
+def adjudication_subquery() -> NullIf:
+    newest = (
+        Label.objects.filter(cell_id=OuterRef("pk"), kind=LabelKind.ADJUDICATION)
+        .order_by("-id")
+        .values("value")[:1]
+    )
+    return NullIf(Subquery(newest), Value(""))
+
+
+def _current_reads() -> QuerySet[Label]:
+    """For a subquery on cells: each assigned reader's newest read of the cell, cleared dropped."""
+    newer = Label.objects.filter(
+        cell_id=OuterRef("cell_id"),
+        user_id=OuterRef("user_id"),
+        kind=LabelKind.READ,
+        id__gt=OuterRef("id"),
+    )
+    return (
+        Label.objects.filter(
+            cell_id=OuterRef("pk"),
+            kind=LabelKind.READ,
+            user__case_reads__case_id=OuterRef("case_id"),
+        )
+        .exclude(Exists(newer))
+        .exclude(value="")
+        .order_by()
+    )
+
+
+def _reads_tally() -> QuerySet[Label]:
+    return (
+        _current_reads()
+        .values("cell_id")
+        .annotate(
+            n_values=Count("value", distinct=True),
+            n_read=Count("user_id", distinct=True),
+            agreed=Min("value"),
+        )
+    )
+
+
+def _readers_count(case_ref: Any) -> Coalesce:
+    counted = (
+        CaseReader.objects.filter(case_id=case_ref)
+        .order_by()
+        .values("case_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def agreed_read_subquery() -> Subquery:
+    """The value every assigned reader's newest read agrees on, once all of them have read."""
+    everyone = _readers_count(OuterRef(OuterRef("case_id")))
+    return Subquery(_reads_tally().filter(n_values=1, n_read=everyone).values("agreed")[:1])
+
+
+def disputed_filter() -> Exists:
+    """Cells whose assigned readers' newest reads differ (so the case is double-read)."""
+    return Exists(_reads_tally().filter(n_values__gt=1))
+
+
+def unadjudicated_disputed_filter() -> Q:
+    """What goes to the adjudication queue: disputed, and no adjudication yet."""
+    adjudicated = Label.objects.filter(cell_id=OuterRef("pk"), kind=LabelKind.ADJUDICATION)
+    return Q(disputed_filter()) & ~Q(Exists(adjudicated.exclude(value="")))
+
+
+def case_final_label(*, case: Case) -> Coalesce:
+    """The final label of a known case's cells: the single-read or double-read rule picked here
+    in Python, so each cell runs only the subqueries its case needs."""
+    double = CaseReader.objects.filter(case=case).count() >= 2
+    fallback = agreed_read_subquery() if double else review_label_subquery()
+    return Coalesce(adjudication_subquery(), fallback)
+
+
+def final_label_subquery() -> Coalesce:
+    """A cell's final label: what sign-off, exports and retraining use. The newest adjudication
+    if any; else, in a double-read case, the value all its readers' newest reads agree on (none
+    while one has not read or they disagree); else the newest label (a blank 'cleared' row
+    counts as none)."""
+    double = GreaterThanOrEqual(_readers_count(OuterRef("case_id")), 2)
+    by_reads = Case_(When(double, then=agreed_read_subquery()), default=review_label_subquery())
+    return Coalesce(adjudication_subquery(), by_reads)
+
+
+@dataclass(frozen=True)
+class ReadingView:
+    """How one user sees a case: whose labels, and whether the model's call is shown."""
+
+    double_read: bool
+    reader: bool  # the user is one of the case's assigned readers
+    blinded: bool
+    model_hidden: bool
+
+    @property
+    def own_reads(self) -> bool:
+        """Their labels are their own reads, not the case's shared newest label."""
+        return self.reader and (self.double_read or self.blinded)
+
+    @property
+    def may_label(self) -> bool:
+        """A double-read case is labelled by its readers only; leads adjudicate instead."""
+        return self.reader or not self.double_read
+
+
+def reading_view(*, case: Case, user: Any) -> ReadingView:
+    readers = dict(CaseReader.objects.filter(case=case).values_list("user_id", "blinded"))
+    blinded = bool(readers.get(user.pk))
+    return ReadingView(
+        double_read=len(readers) >= 2,
+        reader=user.pk in readers,
+        blinded=blinded,
+        model_hidden=blinded and case.project.blind_model_call,
+    )
+
+
+def viewer_label(*, case: Case, user: Any, view: ReadingView) -> Expression:
+    """The label a user sees on the case's cells: their own reads as a reader of a double-read
+    case or when blinded; the final label for others on a double-read case; else the newest."""
+    if view.own_reads:
+        return own_read_subquery(user=user)
+    if view.double_read:
+        return case_final_label(case=case)
     return review_label_subquery()
+
+
+def cells_reads(*, cell_ids: list[int]) -> dict[int, dict[str, str]]:
+    """cell id -> {reader: newest read} for the given cells' assigned readers (cleared left out)."""
+    rows = (
+        Label.objects.filter(
+            cell_id__in=cell_ids,
+            kind=LabelKind.READ,
+            user__case_reads__case_id=F("cell__case_id"),
+        )
+        .order_by("id")
+        .values_list("cell_id", "user__username", "value")
+    )
+    reads: dict[int, dict[str, str]] = defaultdict(dict)
+    for cell_id, reader, value in rows:
+        reads[cell_id][reader] = value  # ascending ids: the newest wins
+    return {c: {r: v for r, v in values.items() if v} for c, values in reads.items()}
+
+
+def newest_label_id(*, cell_id: int) -> int | None:
+    """The version an adjudicator's view carries: any new label of the cell changes it."""
+    return (
+        Label.objects.filter(cell_id=cell_id).order_by("-id").values_list("id", flat=True).first()
+    )

@@ -138,7 +138,8 @@ def case_enqueue(*, case_id: int) -> None:
 
 
 def label_set(*, cell: Cell, user: Any, value: str) -> Label:
-    """Record a reviewer's call as a new Label row (the history stays) and audit it."""
+    """Record a reviewer's call as a new Label row (the history stays) and audit it. The case
+    row is locked meanwhile, so a sign-off or an adjudication never interleaves with it."""
     case = cell.case
     require_role(user=user, project_id=case.project_id, action=Action.LABEL)
     if value not in LabelValue.values:
@@ -148,7 +149,9 @@ def label_set(*, cell: Cell, user: Any, value: str) -> Label:
     if case.status == CaseStatus.SIGNED_OFF:
         raise ValidationError("the case is signed off and locked")
     with transaction.atomic():
-        before = Label.objects.filter(cell=cell).values_list("value", flat=True).first()
+        _lock_open_case(case)
+        reads_of = _reads_of(case, user)
+        before = selectors.cells_current_labels(cell_ids=[cell.pk], user=reads_of).get(cell.pk)
         label = Label.objects.create(cell=cell, value=value, user=user)
         if case.status == CaseStatus.READY:
             Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(
@@ -160,10 +163,23 @@ def label_set(*, cell: Cell, user: Any, value: str) -> Label:
             project_id=case.project_id,
             case_id=case.pk,
             target=cell,
-            before={"label": before},
+            before={"label": before or None},
             after={"label": value},
         )
     return label
+
+
+def _reads_of(case: Case, user: Any) -> Any:
+    """Whose labels a write replaces: the user's own reads in a double-read case (or when
+    blinded), else the cell's shared newest label (None). Refuses non-readers of a
+    double-read case: their call would be one more read; leads adjudicate instead."""
+    view = selectors.reading_view(case=case, user=user)
+    if not view.may_label:
+        raise PermissionDenied(
+            "this case is double-read: only its readers label it; "
+            "settle disagreements in the adjudication queue"
+        )
+    return user if view.own_reads else None
 
 
 def case_retry(*, case: Case, user: Any) -> Case:
@@ -223,7 +239,10 @@ def labels_set_bulk(*, case: Case, user: Any, values: Mapping[int, str]) -> Labe
     with transaction.atomic():
         _lock_open_case(case)
         _require_cells_of_case(case, list(values))
-        return _labels_write(case=case, user=user, values=values, action="label.set")
+        reads_of = _reads_of(case, user)
+        return _labels_write(
+            case=case, user=user, values=values, action="label.set", reads_of=reads_of
+        )
 
 
 def label_undo(*, case: Case, user: Any, batch: str) -> LabelBatch:
@@ -243,14 +262,22 @@ def label_undo(*, case: Case, user: Any, batch: str) -> LabelBatch:
             raise ValidationError("that action was undone already")
         restore = {int(cell): (before or {}).get("label") for cell, before, _ in events}
         expected = {int(cell): after.get("label") for cell, _, after in events}
-        current = selectors.cells_current_labels(cell_ids=list(restore))
+        reads_of = _reads_of(case, user)
+        current = selectors.cells_current_labels(cell_ids=list(restore), user=reads_of)
         changed = [c for c, v in expected.items() if (current.get(c) or None) != (v or None)]
         if changed:
             raise ValidationError(
                 f"{len(changed)} cell(s) were relabelled since that action; undo them by hand"
             )
         values = {cell: value or CLEARED for cell, value in restore.items()}
-        return _labels_write(case=case, user=user, values=values, action="label.undo", undoes=batch)
+        return _labels_write(
+            case=case,
+            user=user,
+            values=values,
+            action="label.undo",
+            undoes=batch,
+            reads_of=reads_of,
+        )
 
 
 LABEL_ACTIONS = ("label.set", "label.undo")
@@ -271,12 +298,18 @@ def _require_cells_of_case(case: Case, cell_ids: list[int]) -> None:
 
 
 def _labels_write(
-    *, case: Case, user: Any, values: Mapping[int, str], action: str, undoes: str = ""
+    *,
+    case: Case,
+    user: Any,
+    values: Mapping[int, str],
+    action: str,
+    undoes: str = "",
+    reads_of: Any = None,
 ) -> LabelBatch:
     from allreview.audit.models import AuditEvent
 
     batch = uuid.uuid4().hex
-    before = selectors.cells_current_labels(cell_ids=list(values))
+    before = selectors.cells_current_labels(cell_ids=list(values), user=reads_of)
     Label.objects.bulk_create(Label(cell_id=c, value=v, user=user) for c, v in values.items())
     Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(status=CaseStatus.IN_REVIEW)
     extra = {"undoes": undoes} if undoes else {}

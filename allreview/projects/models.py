@@ -16,6 +16,13 @@ class Project(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
+    blind_second_reads = models.BooleanField(
+        default=True,
+        help_text="Readers assigned after the first are blinded: they see no other reader's labels.",
+    )
+    blind_model_call = models.BooleanField(
+        default=False, help_text="Blinded readers do not see the model's call either."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from allreview.cases import selectors as case_selectors
 from allreview.cases import services as case_services
 from allreview.cases.models import Case, Cell, Prediction
+from allreview.cases.selectors import ReadingView
 from allreview.projects.selectors import project_ids_for
 from allreview.review.gallery import summary_html
 from allreview.review.saliency import saliency_request
@@ -80,7 +81,7 @@ def _model_calls(case: Case, cell_ids: list[int]) -> dict[int, str]:
 def _batch_response(
     request: HttpRequest, case: Case, batch: case_services.LabelBatch, status: int
 ) -> JsonResponse:
-    summary = case_summary(case=case)
+    summary = case_summary(case=case, user=request.user)
     changes = [{"cell": c.cell_id, "before": c.before, "after": c.after} for c in batch.changes]
     return JsonResponse(
         {
@@ -102,6 +103,8 @@ def case_labels(request: HttpRequest, case_id: int) -> JsonResponse:
         body = _json_body(request)
         ids = _cell_ids(body)
         value = body.get("value")
+        if value == ACCEPT_MODEL and _model_hidden(request, case):
+            raise PermissionDenied("the model's call is hidden from you on this case")
         values = _model_calls(case, ids) if value == ACCEPT_MODEL else dict.fromkeys(ids, value)
         batch = case_services.labels_set_bulk(case=case, user=request.user, values=values)
     except (ValidationError, PermissionDenied) as exc:
@@ -144,6 +147,10 @@ def cell_label(request: HttpRequest, cell_id: int) -> HttpResponse:
     return redirect("review:case_detail", case_id=cell.case_id)
 
 
+def _model_hidden(request: HttpRequest, case: Case) -> bool:
+    return case_selectors.reading_view(case=case, user=request.user).model_hidden
+
+
 def _prediction(cell: Cell) -> Prediction | None:
     return (
         Prediction.objects.filter(cell=cell, model_version_id=cell.case.model_version_id)
@@ -152,37 +159,63 @@ def _prediction(cell: Cell) -> Prediction | None:
     )
 
 
+def _prediction_facts(prediction: Prediction | None) -> dict[str, Any] | None:
+    if prediction is None:
+        return None
+    return {
+        "label": prediction.label,
+        "probability": prediction.probability,
+        "uncertainty": prediction.uncertainty,
+        "model": prediction.model_version.name,
+        "saliency": bool(prediction.saliency),
+    }
+
+
+def _reads_facts(cell: Cell, view: ReadingView) -> dict[str, Any]:
+    """Each reader's newest read and the final label, for the unblinded in a double-read case."""
+    if view.blinded or not view.double_read:
+        return {}
+    final = (
+        Cell.objects.filter(pk=cell.pk)
+        .annotate(final=case_selectors.final_label_subquery())
+        .values_list("final", flat=True)
+        .get()
+    )
+    reads = case_selectors.cells_reads(cell_ids=[cell.pk]).get(cell.pk, {})
+    return {"reads": reads, "final": final}
+
+
 @login_required
 @require_GET
 def cell_panel(request: HttpRequest, cell_id: int) -> JsonResponse:
-    """What the cell view shows: prediction, model version and the label history."""
+    """What the cell view shows: prediction, model version and the label history; a blinded
+    reader gets only their own labels, and no model values if the project hides them."""
     cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
     if cell is None:
         raise Http404("No such cell")
-    prediction = _prediction(cell)
-    history = case_selectors.cell_label_history(cell=cell)
+    view = case_selectors.reading_view(case=cell.case, user=request.user)
+    prediction = None if view.model_hidden else _prediction(cell)
+    history = case_selectors.cell_label_history(
+        cell=cell, user=request.user if view.blinded else None
+    )
     return JsonResponse(
         {
             "cell": cell.pk,
             "name": cell.original_name,
             "size": [cell.width, cell.height],
-            "prediction": None
-            if prediction is None
-            else {
-                "label": prediction.label,
-                "probability": prediction.probability,
-                "uncertainty": prediction.uncertainty,
-                "model": prediction.model_version.name,
-                "saliency": bool(prediction.saliency),
-            },
+            "blinded": view.blinded,
+            "model_hidden": view.model_hidden,
+            "prediction": _prediction_facts(prediction),
             "history": [
                 {
                     "value": h["value"] or None,
+                    "kind": h["kind"],
                     "user": h["username"],
                     "at": h["created_at"].isoformat(timespec="seconds"),
                 }
                 for h in history
             ],
+            **_reads_facts(cell, view),
         }
     )
 
@@ -194,6 +227,8 @@ def cell_saliency(request: HttpRequest, cell_id: int) -> JsonResponse:
     cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
     if cell is None:
         raise Http404("No such cell")
+    if _model_hidden(request, cell.case):
+        return JsonResponse({"status": "hidden"}, status=404)
     state = saliency_request(prediction=_prediction(cell))
     if state.status == "ready":
         return JsonResponse({"status": "ready", "url": f"/cells/{cell.pk}/saliency.png"})
@@ -244,7 +279,8 @@ def cell_thumbnail(request: HttpRequest, cell_id: int) -> HttpResponse:
 @require_GET
 def cell_saliency_image(request: HttpRequest, cell_id: int) -> HttpResponse:
     cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
-    prediction = _prediction(cell) if cell is not None else None
+    hidden = cell is not None and _model_hidden(request, cell.case)
+    prediction = _prediction(cell) if cell is not None and not hidden else None
     if prediction is None or not prediction.saliency:
         raise Http404("No saliency overlay yet")
     etag = f'"{cell.sha256[:32]}s{prediction.model_version_id}"'

@@ -13,10 +13,12 @@ from django.views.decorators.http import require_GET
 
 from allreview.cases import selectors as case_selectors
 from allreview.cases.models import Case, CaseStatus
-from allreview.projects.permissions import Action, role_allows
+from allreview.cases.selectors import ReadingView
+from allreview.projects.models import Membership
+from allreview.projects.permissions import ALLOWED, Action, role_allows
 from allreview.projects.selectors import membership_role
-from allreview.review.models import CaseAssignment, SignOff
-from allreview.review.services import LEAD_ROLES
+from allreview.review.models import CaseReader, SignOff
+from allreview.review.services import LEAD_ROLES, disputed_count
 from allreview.review.summary import CaseSummary, case_summary
 
 FILTER_NAMES = {
@@ -34,8 +36,22 @@ def _choice(request: HttpRequest, name: str, options: tuple[str, ...], default: 
     return value if value in options else default
 
 
-def gallery_rows(case: Case, order: str, show: str) -> list[list[Any]]:
-    """Compact rows [id, probability, uncertainty, model class, label] for the page's JSON."""
+def gallery_rows(
+    case: Case, order: str, show: str, *, user: Any = None, view: ReadingView | None = None
+) -> list[list[Any]]:
+    """Compact rows [id, probability, uncertainty, model class, label] for the page's JSON: the
+    labels as the user sees them (their own reads when blinded, and no model values when
+    blinded to the model)."""
+    label = None
+    if user is not None and view is not None:
+        label = case_selectors.viewer_label(case=case, user=user, view=view)
+    cells = case_selectors.case_gallery_cells(
+        case=case,
+        order=order,
+        show=show,
+        label=label,
+        model_hidden=view is not None and view.model_hidden,
+    )
     return [
         [
             c["id"],
@@ -44,7 +60,7 @@ def gallery_rows(case: Case, order: str, show: str) -> list[list[Any]]:
             c["predicted_label"],
             c["label"],
         ]
-        for c in case_selectors.case_gallery_cells(case=case, order=order, show=show)
+        for c in cells
     ]
 
 
@@ -57,6 +73,30 @@ def filter_counts(summary: CaseSummary) -> dict[str, int]:
         "unsure": counts["label_unsure"],
         "artifact": counts["label_artifact"],
     }
+
+
+def filter_items(summary: CaseSummary) -> list[tuple[str, str, int]]:
+    counts = filter_counts(summary)
+    hidden = {"disagree"} if summary.model_hidden else set()
+    return [(k, v, counts[k]) for k, v in FILTER_NAMES.items() if k not in hidden]
+
+
+def readers_context(case: Case, is_lead: bool) -> dict[str, Any]:
+    """The case's readers, and for leads the project's members who could be added."""
+    readers = list(CaseReader.objects.filter(case=case).select_related("user"))
+    candidates: list[Any] = []
+    if is_lead:
+        taken = {r.user_id for r in readers}
+        candidates = [
+            m.user
+            for m in Membership.objects.filter(
+                project_id=case.project_id, role__in=ALLOWED[Action.LABEL]
+            )
+            .select_related("user")
+            .order_by("user__username")
+            if m.user_id not in taken
+        ]
+    return {"readers": readers, "reader_candidates": candidates}
 
 
 def summary_html(request: HttpRequest, case: Case, summary: CaseSummary) -> str:
@@ -74,23 +114,27 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     order = _choice(request, "order", case_selectors.GALLERY_ORDERS, "uncertainty")
     show = _choice(request, "show", case_selectors.GALLERY_FILTERS, "all")
     role = membership_role(user=request.user, project_id=case.project_id)
-    summary = case_summary(case=case)
+    view = case_selectors.reading_view(case=case, user=request.user)
+    summary = case_summary(case=case, user=request.user)
     locked = case.status == CaseStatus.SIGNED_OFF
+    is_lead = role in LEAD_ROLES
     context = {
         "case": case,
         "summary": summary,
-        "rows": gallery_rows(case, order, show),
+        "view": view,
+        "rows": gallery_rows(case, order, show, user=request.user, view=view),
         "order": order,
         "show": show,
-        "filters": [(k, v, filter_counts(summary)[k]) for k, v in FILTER_NAMES.items()],
-        "orders": ORDER_NAMES.items(),
-        "can_label": role_allows(role, Action.LABEL) and not locked,
-        "is_lead": role in LEAD_ROLES,
+        "filters": filter_items(summary),
+        "orders": [] if view.model_hidden else ORDER_NAMES.items(),
+        "can_label": role_allows(role, Action.LABEL) and view.may_label and not locked,
+        "is_lead": is_lead,
+        "disputed": disputed_count(case=case) if is_lead and view.double_read else 0,
         "locked": locked,
         "signable": case.status in (CaseStatus.READY, CaseStatus.IN_REVIEW),
         "sign_off": SignOff.objects.filter(case=case).select_related("user").first()
         if locked
         else None,
-        "assignment": CaseAssignment.objects.filter(case=case).select_related("user").first(),
+        **readers_context(case, is_lead),
     }
     return render(request, "review/case_detail.html", context)

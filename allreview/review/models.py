@@ -1,4 +1,4 @@
-"""Review state that is not a label: who works on a case, and its sign-offs and reopenings."""
+"""Review state that is not a label: who reads a case, and its sign-offs and reopenings."""
 
 from __future__ import annotations
 
@@ -8,20 +8,29 @@ from django.db import models
 from allreview.lib.appendonly import AppendOnlyModel
 
 
-class CaseAssignment(models.Model):
-    """The reviewer a case is assigned to; no row means unassigned. Changes are audited."""
+class CaseReader(models.Model):
+    """A reader assigned to a case; a case may have several. With two or more, each reader's
+    newest label is a separate read and disagreements go to adjudication. A blinded reader sees
+    only their own labels (and, if the project says so, not the model's call). Audited."""
 
-    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="assignment")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="readers")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_assignments"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_reads"
     )
+    blinded = models.BooleanField(default=False)
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    assigned_at = models.DateTimeField(auto_now=True)
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="case_reader_unique_user")
+        ]
 
     def __str__(self) -> str:
-        return f"case {self.case_id} assigned to {self.user_id}"
+        return f"case {self.case_id} read by {self.user_id}"
 
 
 class SignOff(AppendOnlyModel):

@@ -1,26 +1,37 @@
-"""Reads of the review workspace: the worklist."""
+"""Reads of the review workspace: the worklist and the adjudication queue."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import (
+    BooleanField,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
+from django.db.models import Case as Case_
 from django.db.models.functions import Coalesce, NullIf
 
-from allreview.cases.models import Case, Cell, CellClass, Prediction
-from allreview.cases.selectors import review_label_subquery
+from allreview.cases.models import Case, CaseStatus, Cell, CellClass, Label, Prediction
+from allreview.cases.selectors import (
+    own_read_subquery,
+    review_label_subquery,
+    unadjudicated_disputed_filter,
+)
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
+from allreview.review.models import CaseReader
 
 WORKLIST_SCOPES = ("available", "mine", "unassigned", "all")
 PERCENT_SORTS = {
@@ -55,7 +66,9 @@ def worklist_for_user(
     sort: str = "-uploaded",
 ) -> QuerySet[Case]:
     """Cases of the user's projects with per-case counts as correlated subqueries (one query for
-    the page however many cells). `available`: assigned to me or unassigned."""
+    the page however many cells; one more for the readers). `mine`: cases I read;
+    `available`: mine or nobody's. Where I am a blinded reader, `n_reviewed` counts my own
+    reads and `model_hidden` says whether the model's call is hidden from me."""
     cases = Case.objects.filter(project_id__in=project_ids_for(user=user, action=Action.VIEW))
     cases = _scoped(cases, user, scope)
     if status:
@@ -70,10 +83,24 @@ def worklist_for_user(
     ).values("label")[:1]
     blasts = cells.annotate(call=Subquery(model_call)).filter(call=CellClass.ALL)
     reviewed = cells.annotate(label=review_label_subquery()).filter(label__isnull=False)
-    cases = cases.select_related("project", "model_version", "assignment__user").annotate(
-        n_cells=_count(cells),
-        n_predicted_blasts=_count(blasts),
-        n_reviewed=_count(reviewed),
+    mine = cells.annotate(label=own_read_subquery(user=user)).filter(label__isnull=False)
+    blinded = CaseReader.objects.filter(case_id=OuterRef("pk"), user_id=user.pk, blinded=True)
+    readers = CaseReader.objects.select_related("user").order_by("assigned_at", "id")
+    cases = (
+        cases.select_related("project", "model_version")
+        .prefetch_related(Prefetch("readers", queryset=readers))
+        .annotate(blinded=Exists(blinded))
+        .annotate(
+            n_cells=_count(cells),
+            n_predicted_blasts=_count(blasts),
+            # a blinded reader's progress is their own: the shared count would leak others' reads
+            n_reviewed=Case_(When(blinded=True, then=_count(mine)), default=_count(reviewed)),
+            model_hidden=Case_(
+                When(blinded=True, project__blind_model_call=True, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
     )
     key = sort.lstrip("-")
     if key in PERCENT_SORTS:
@@ -83,12 +110,14 @@ def worklist_for_user(
 
 
 def _scoped(cases: QuerySet[Case], user: Any, scope: str) -> QuerySet[Case]:
+    read_by_me = Exists(CaseReader.objects.filter(case_id=OuterRef("pk"), user_id=user.pk))
+    read_by_anyone = Exists(CaseReader.objects.filter(case_id=OuterRef("pk")))
     if scope == "mine":
-        return cases.filter(assignment__user=user)
+        return cases.filter(read_by_me)
     if scope == "unassigned":
-        return cases.filter(assignment__isnull=True)
+        return cases.filter(~read_by_anyone)
     if scope == "available":
-        return cases.filter(Q(assignment__user=user) | Q(assignment__isnull=True))
+        return cases.filter(read_by_me | ~read_by_anyone)
     return cases
 
 
@@ -101,3 +130,24 @@ def _ordering(sort: str) -> list[Any]:
 
 def percent(part: int, whole: int) -> float | None:
     return 100.0 * part / whole if whole else None
+
+
+def adjudication_queue(*, project: Any) -> QuerySet[Cell]:
+    """Cells of the project's open cases whose readers disagree and no adjudicator has settled,
+    with the model's call and the id of the newest label (the version a decision is made on)."""
+    model_call = Prediction.objects.filter(
+        cell_id=OuterRef("pk"), model_version_id=OuterRef("case__model_version_id")
+    )
+    newest = Label.objects.filter(cell_id=OuterRef("pk")).order_by("-id").values("id")[:1]
+    return (
+        Cell.objects.filter(case__project=project)
+        .exclude(case__status=CaseStatus.SIGNED_OFF)
+        .filter(unadjudicated_disputed_filter())
+        .select_related("case")
+        .annotate(
+            model_label=Subquery(model_call.values("label")[:1]),
+            model_probability=Subquery(model_call.values("probability")[:1]),
+            newest_label=Subquery(newest),
+        )
+        .order_by("case_id", "id")
+    )

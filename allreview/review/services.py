@@ -1,4 +1,4 @@
-"""Writes of the review workspace: assignment, sign-off and reopening. All audited."""
+"""Writes of the review workspace: readers, adjudication, sign-off and reopening. All audited."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from allreview.audit.services import audit_record
 from allreview.cases import selectors as case_selectors
-from allreview.cases.models import Case, CaseStatus
+from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind, LabelValue
 from allreview.cases.services import require_role
 from allreview.projects.models import Role
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import membership_role
-from allreview.review.models import CaseAssignment, CaseReopening, SignOff
+from allreview.review.models import CaseReader, CaseReopening, SignOff
 
 LEAD_ROLES = frozenset({Role.ADJUDICATOR, Role.ADMIN})
 SIGNABLE = (CaseStatus.READY, CaseStatus.IN_REVIEW)
@@ -52,8 +52,13 @@ def case_sign_off(*, case: Case, user: Any, exception_reason: str = "") -> SignO
             f"a case that is {case.get_status_display().lower()} cannot be signed"
         )
     counts = case_selectors.case_review_counts(case=case)
+    disputed = disputed_count(case=case)
     blocking = open_cells(counts)
     reason = exception_reason.strip()
+    if disputed and not reason:
+        raise ValidationError(
+            f"{disputed} cell(s) have readers who disagree; adjudicate them first"
+        )
     if blocking and not reason:
         raise ValidationError(f"{blocking} cell(s) are unreviewed or unsure; review them first")
     if blocking and role not in LEAD_ROLES:
@@ -82,15 +87,27 @@ def case_sign_off(*, case: Case, user: Any, exception_reason: str = "") -> SignO
     return sign_off
 
 
+def disputed_count(*, case: Case) -> int:
+    """Cells whose readers disagree and no adjudicator has settled."""
+    return (
+        Cell.objects.filter(case=case)
+        .filter(case_selectors.unadjudicated_disputed_filter())
+        .count()
+    )
+
+
 def _snapshot(case: Case, counts: dict[str, int]) -> dict[str, Any]:
+    """Final labels only (adjudicated, agreed, or the single reader's), and who read the case."""
     model = case.model_version
     labels = case_selectors.case_current_labels(case=case)
+    readers = CaseReader.objects.filter(case=case).values_list("user__username", "blinded")
     return {
         "model_version": {"id": model.pk, "name": model.name, "sha256": model.sha256}
         if model
         else None,
         "counts": counts,
         "labels": {str(cell): label for cell, label in labels.items()},
+        "readers": [{"user": name, "blinded": blinded} for name, blinded in readers],
     }
 
 
@@ -122,34 +139,108 @@ def case_reopen(*, case: Case, user: Any, reason: str) -> CaseReopening:
     return reopening
 
 
-@transaction.atomic
-def case_assign(*, case: Case, user: Any, assignee: Any | None) -> CaseAssignment | None:
-    """Assign the case to a reviewer of its project (None: unassign). Reviewers may take a case
-    that is unassigned or give back their own; leads may assign anyone."""
-    require_role(user=user, project_id=case.project_id, action=Action.LABEL)
-    current = CaseAssignment.objects.select_for_update().filter(case=case).first()
-    own = assignee in (None, user) and (current is None or current.user_id == user.pk)
-    if not own:
-        _require_lead(user=user, project_id=case.project_id, what="assign cases to others")
-    if assignee is not None:
-        require_role(user=assignee, project_id=case.project_id, action=Action.LABEL)
-    before = current.user.get_username() if current else None
-    if assignee is None:
-        if current is not None:
-            current.delete()
-        result = None
-    else:
-        result, _ = CaseAssignment.objects.update_or_create(
-            case=case, defaults={"user": assignee, "assigned_by": user}
-        )
-    after = assignee.get_username() if assignee is not None else None
+def _reader_names(case: Case) -> list[str]:
+    return list(CaseReader.objects.filter(case=case).values_list("user__username", flat=True))
+
+
+def _audit_readers(*, case: Case, user: Any, before: list[str], **after: Any) -> None:
     audit_record(
         action="case.assign",
         actor=user,
         project_id=case.project_id,
         case_id=case.pk,
         target=case,
-        before={"assignee": before},
-        after={"assignee": after},
+        before={"readers": before},
+        after={"readers": _reader_names(case), **after},
     )
-    return result
+
+
+@transaction.atomic
+def case_reader_add(
+    *, case: Case, user: Any, reader: Any, blinded: bool | None = None
+) -> CaseReader:
+    """Make `reader` one more reader of the case. Leads assign anyone who may label; a reviewer
+    may only take a case nobody reads yet. Unless told, the first reader sees everything and
+    later ones are blinded as the project says (Project.blind_second_reads)."""
+    require_role(user=user, project_id=case.project_id, action=Action.LABEL)
+    case = _locked(case)
+    before = _reader_names(case)
+    if not (reader == user and not before):
+        _require_lead(user=user, project_id=case.project_id, what="assign cases to others")
+    require_role(user=reader, project_id=case.project_id, action=Action.LABEL)
+    if reader.get_username() in before:
+        raise ValidationError(f"{reader.get_username()} already reads this case")
+    if blinded is None:
+        blinded = bool(before) and case.project.blind_second_reads
+    added = CaseReader.objects.create(case=case, user=reader, blinded=blinded, assigned_by=user)
+    _audit_readers(
+        case=case, user=user, before=before, added=reader.get_username(), blinded=blinded
+    )
+    return added
+
+
+@transaction.atomic
+def case_reader_remove(*, case: Case, user: Any, reader: Any) -> None:
+    """Take a reader off the case: leads remove anyone, a reader may give their own read back.
+    Their labels stay in the history but no longer count as reads of the case."""
+    require_role(user=user, project_id=case.project_id, action=Action.LABEL)
+    if reader != user:
+        _require_lead(user=user, project_id=case.project_id, what="take readers off a case")
+    case = _locked(case)
+    before = _reader_names(case)
+    deleted, _ = CaseReader.objects.filter(case=case, user=reader).delete()
+    if not deleted:
+        raise ValidationError(f"{reader.get_username()} does not read this case")
+    _audit_readers(case=case, user=user, before=before, removed=reader.get_username())
+
+
+def case_assign(*, case: Case, user: Any, assignee: Any | None) -> CaseReader | None:
+    """The worklist's Take and Give back: add `assignee` as a reader (a reviewer may take only
+    a case nobody reads), or with None take the user's own read back."""
+    if assignee is None:
+        case_reader_remove(case=case, user=user, reader=user)
+        return None
+    return case_reader_add(case=case, user=user, reader=assignee)
+
+
+# --- Adjudication ---------------------------------------------------------------------------------
+
+
+class StaleView(Exception):
+    """The adjudicator decided on a view of the cell that is no longer current (HTTP 409)."""
+
+    def __init__(self, newest: int | None) -> None:
+        super().__init__(
+            "the cell was labelled since you loaded it; reload and decide on what is there now"
+        )
+        self.newest = newest
+
+
+@transaction.atomic
+def cell_adjudicate(*, cell: Cell, user: Any, value: str, seen: int | None) -> Label:
+    """Record an adjudicator's call, which becomes the cell's final label. `seen` is the id of
+    the newest label the adjudicator's view showed: if any label was written since (a reader's
+    or another adjudicator's), StaleView is raised and nothing is written, never a silent
+    overwrite. The case row and then the cell row are locked while checking."""
+    require_role(user=user, project_id=cell.case.project_id, action=Action.ADJUDICATE)
+    if value not in LabelValue.values:
+        raise ValidationError(f"{value!r} is not one of {', '.join(LabelValue.values)}")
+    case = _locked(cell.case)
+    if case.status == CaseStatus.SIGNED_OFF:
+        raise ValidationError("the case is signed off and locked")
+    Cell.objects.select_for_update().filter(pk=cell.pk).values_list("pk", flat=True).get()
+    newest = case_selectors.newest_label_id(cell_id=cell.pk)
+    if newest != seen:
+        raise StaleView(newest)
+    reads = case_selectors.cells_reads(cell_ids=[cell.pk]).get(cell.pk, {})
+    label = Label.objects.create(cell=cell, value=value, user=user, kind=LabelKind.ADJUDICATION)
+    audit_record(
+        action="label.adjudicate",
+        actor=user,
+        project_id=case.project_id,
+        case_id=case.pk,
+        target=cell,
+        before={"reads": reads},
+        after={"label": value, "seen": seen},
+    )
+    return label

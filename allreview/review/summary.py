@@ -4,6 +4,7 @@ and the patient-level decision-support flag."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -30,9 +31,13 @@ class CaseSummary:
     flagged: bool
     open_cells: int  # unreviewed or unsure: what blocks a plain sign-off
     reviewed_percent: int
+    model_hidden: bool = False  # a reader blinded to the model's call
+    own_reads: bool = False  # the counts are this reader's own reads
 
     @property
     def fraction_rows(self) -> list[tuple[str, str, Proportion]]:
+        if self.model_hidden:
+            return [("Blast fraction, my reads", "", self.current_fraction)]
         return [
             ("Blast fraction, model", "", self.model_fraction),
             (
@@ -43,7 +48,9 @@ class CaseSummary:
         ]
 
 
-def summarise(counts: dict[str, int], threshold: float) -> CaseSummary:
+def summarise(
+    counts: dict[str, int], threshold: float, *, model_hidden: bool = False, own_reads: bool = False
+) -> CaseSummary:
     model = wilson_interval(
         counts["predicted_all"], counts["predicted_all"] + counts["predicted_hem"]
     )
@@ -65,8 +72,33 @@ def summarise(counts: dict[str, int], threshold: float) -> CaseSummary:
         flagged=current.estimate is not None and current.estimate > threshold,
         open_cells=counts["unreviewed"] + counts["label_unsure"],
         reviewed_percent=round(100 * counts["reviewed"] / total) if total else 0,
+        model_hidden=model_hidden,
+        own_reads=own_reads,
     )
 
 
-def case_summary(*, case: Case) -> CaseSummary:
-    return summarise(selectors.case_review_counts(case=case), settings.BLAST_FLAG_THRESHOLD)
+def case_summary(*, case: Case, user: Any = None) -> CaseSummary:
+    """The summary as the user sees it: a reader of a double-read case (or a blinded one) gets
+    their own reads counted, others the final labels; without a user, the final labels."""
+    if user is None:
+        counts = selectors.case_review_counts(case=case)
+        return summarise(counts, settings.BLAST_FLAG_THRESHOLD)
+    view = selectors.reading_view(case=case, user=user)
+    label = selectors.viewer_label(case=case, user=user, view=view)
+    counts = selectors.case_review_counts(case=case, label=label)
+    if view.model_hidden:
+        counts = _without_model(counts)
+    return summarise(
+        counts,
+        settings.BLAST_FLAG_THRESHOLD,
+        model_hidden=view.model_hidden,
+        own_reads=view.own_reads,
+    )
+
+
+def _without_model(counts: dict[str, int]) -> dict[str, int]:
+    """Counts a reader blinded to the model may see: no model class, no calls filled from it."""
+    hidden = dict(counts, predicted_all=0, predicted_hem=0, disagree=0)
+    hidden["unpredicted"] = counts["total"]
+    hidden["call_all"], hidden["call_hem"] = counts["label_all"], counts["label_hem"]
+    return hidden

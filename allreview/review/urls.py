@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from allreview.review import cells, gallery, signoff, views, worklist
+from allreview.review import adjudication, cells, gallery, signoff, views, worklist
 
 app_name = "review"
 
@@ -12,6 +12,23 @@ urlpatterns = [
     path("cases/<int:case_id>/", gallery.case_detail, name="case_detail"),
     path("cases/<int:case_id>/retry/", views.case_retry, name="case_retry"),
     path("cases/<int:case_id>/assign/", worklist.case_assign, name="case_assign"),
+    path("cases/<int:case_id>/readers/", worklist.case_readers, name="case_readers"),
+    path(
+        "cases/<int:case_id>/readers/<int:user_id>/remove/",
+        worklist.case_reader_remove,
+        name="case_reader_remove",
+    ),
+    path(
+        "projects/<int:project_id>/adjudication/",
+        adjudication.adjudication_queue,
+        name="adjudication_queue",
+    ),
+    path(
+        "projects/<int:project_id>/blinding/",
+        adjudication.project_blinding,
+        name="project_blinding",
+    ),
+    path("cells/<int:cell_id>/adjudicate/", adjudication.cell_adjudicate, name="cell_adjudicate"),
     path("cases/<int:case_id>/labels/", cells.case_labels, name="case_labels"),
     path("cases/<int:case_id>/labels/undo/", cells.case_labels_undo, name="case_labels_undo"),
     path("cases/<int:case_id>/sign-off/", signoff.case_sign_off, name="case_sign_off"),

@@ -1,8 +1,11 @@
-"""The worklist: cases assigned to me and the unassigned ones in my projects."""
+"""The worklist (cases I read and the unassigned ones in my projects) and the readers of a case."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -55,9 +58,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
     ).exists()
     query = request.GET.copy()
     query.pop("page", None)
+    lead_projects = Project.objects.filter(
+        pk__in=project_ids_for(user=request.user, action=Action.ADJUDICATE)
+    )
     context = {
         "page": page,
         "can_upload": can_upload,
+        "lead_projects": lead_projects,
         "params": params,
         "columns": COLUMNS,
         "scopes": selectors.WORKLIST_SCOPES,
@@ -67,18 +74,73 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "review/case_list.html", context)
 
 
-@login_required
-@require_POST
-def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
-    """Take a case (assign it to me) or give it back."""
+def _visible_case(request: HttpRequest, case_id: int) -> Any:
     case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
     if case is None:
         raise Http404("No such case")
+    return case
+
+
+def _refusal_text(exc: ValidationError | PermissionDenied) -> str:
+    return " ".join(getattr(exc, "messages", [str(exc)]))
+
+
+def _member_reader(case: Any, user_id: str) -> Any:
+    """A member of the case's project, or 404: ids of other projects' users are not confirmed."""
+    user = (
+        get_user_model()
+        .objects.filter(pk=user_id if user_id.isdigit() else 0, memberships__project=case.project)
+        .first()
+    )
+    if user is None:
+        raise Http404("No such member")
+    return user
+
+
+@login_required
+@require_POST
+def case_readers(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Add a reader (leads): `reader` (user id) and `blinded` (yes, no, or blank for the
+    project's default)."""
+    case = _visible_case(request, case_id)
+    reader = _member_reader(case, request.POST.get("reader", ""))
+    blinded = {"yes": True, "no": False}.get(request.POST.get("blinded", ""))
+    try:
+        added = services.case_reader_add(
+            case=case, user=request.user, reader=reader, blinded=blinded
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _refusal_text(exc))
+    else:
+        blind = " (blinded)" if added.blinded else ""
+        messages.success(request, f"{reader.get_username()} now reads case #{case.pk}{blind}.")
+    return redirect("review:case_detail", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def case_reader_remove(request: HttpRequest, case_id: int, user_id: int) -> HttpResponse:
+    case = _visible_case(request, case_id)
+    reader = _member_reader(case, str(user_id))
+    try:
+        services.case_reader_remove(case=case, user=request.user, reader=reader)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _refusal_text(exc))
+    else:
+        messages.success(request, f"{reader.get_username()} no longer reads case #{case.pk}.")
+    return redirect("review:case_detail", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Take a case nobody reads (I become its reader) or give my read back."""
+    case = _visible_case(request, case_id)
     assignee = request.user if request.POST.get("take") else None
     try:
         services.case_assign(case=case, user=request.user, assignee=assignee)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, _refusal_text(exc))
     else:
         messages.success(request, f"Case #{case.pk} {'taken' if assignee else 'given back'}.")
     return redirect(request.POST.get("next") or "review:case_list")

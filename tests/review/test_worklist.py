@@ -1,9 +1,9 @@
-"""Worklist: my cases and the unassigned ones, with counts from aggregate subqueries."""
+"""Worklist: cases I read and the unassigned ones, with counts from aggregate subqueries."""
 
 from __future__ import annotations
 
 from allreview.cases.services import labels_set_bulk
-from allreview.review.models import CaseAssignment
+from allreview.review.models import CaseReader
 from allreview.review.selectors import worklist_for_user
 from allreview.review.services import case_assign
 from tests.cases.helpers import make_cells, make_model_version
@@ -53,12 +53,12 @@ def test_worklist_percentages_and_sorting(dora, lab_a):
 def test_take_button_assigns_and_reviewer_cannot_take_from_others(client_dora, dora, alice, lab_a):
     case = CaseFactory(project=lab_a)
     client_dora.post(f"/cases/{case.pk}/assign/", {"take": "1"})
-    assert CaseAssignment.objects.get(case=case).user == dora
+    assert CaseReader.objects.get(case=case).user == dora
     other = CaseFactory(project=lab_a)
     case_assign(case=other, user=alice, assignee=alice)
     response = client_dora.post(f"/cases/{other.pk}/assign/", {"take": "1"}, follow=True)
     assert "only an adjudicator" in response.content.decode()
-    assert CaseAssignment.objects.get(case=other).user == alice
+    assert CaseReader.objects.get(case=other).user == alice
 
 
 def test_worklist_page_lists_columns(client_dora, lab_a):

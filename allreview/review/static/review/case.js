@@ -59,6 +59,8 @@
 
   // ---- the gallery -------------------------------------------------------------------------
   const caseId = gallery.dataset.case;
+  const modelHidden = gallery.dataset.modelHidden === "1";  // a read blinded to the model
+  if (modelHidden) GROUPS[2][1] = "Cells";
   const canLabel = gallery.dataset.canLabel === "1";
   const locked = gallery.dataset.locked === "1";
   const cells = JSON.parse(document.getElementById("cell-rows").textContent).map((r) => ({
@@ -79,7 +81,7 @@
   }
 
   function describe(c) {
-    const model = c.pred ? "model " + LABEL_TEXT[c.pred] + " p " + c.p.toFixed(2) : "no prediction";
+    const model = c.pred ? "model " + LABEL_TEXT[c.pred] + " p " + c.p.toFixed(2) : (modelHidden ? "model hidden" : "no prediction");
     return "Cell " + c.id + ", " + model + ", label " + (c.label ? LABEL_TEXT[c.label] : "none");
   }
 
@@ -196,6 +198,7 @@
 
   function label(value) {
     if (!cells.length || refuse()) return;
+    if (value === "model" && modelHidden) { say("The model's call is hidden on this blinded read.", true); return; }
     const indices = targets();
     const usable = value === "model" ? indices.filter((i) => cells[i].pred) : indices;
     if (!usable.length) { say("No model call to accept for this cell.", true); return; }
@@ -272,7 +275,12 @@
       rows.push(["Blast probability", p.probability.toFixed(3)]);
       rows.push(["Uncertainty", "± " + p.uncertainty.toFixed(3) + " (spread over rotations)"]);
       rows.push(["Model version", p.model]);
-    } else rows.push(["Model's call", "none yet"]);
+    } else rows.push(["Model's call", data.model_hidden ? "hidden (blinded read)" : "none yet"]);
+    if (data.reads) {
+      const reads = Object.entries(data.reads).map(([who, v]) => who + ": " + LABEL_TEXT[v]).join(" · ");
+      rows.push(["Readers", reads || "no reads yet"]);
+      rows.push(["Final label", data.final ? LABEL_TEXT[data.final] : "none (pending or disputed)"]);
+    }
     facts.innerHTML = "";
     for (const [k, v] of rows) {
       const dt = document.createElement("dt"); dt.textContent = k;
@@ -284,7 +292,8 @@
     if (!data.history.length) history.innerHTML = '<li class="muted">No label yet.</li>';
     for (const h of data.history) {
       const li = document.createElement("li");
-      li.textContent = (h.value ? LABEL_TEXT[h.value] : "cleared (undo)") + " · " + h.user + " · " + h.at.replace("T", " ").slice(0, 16);
+      li.textContent = (h.kind === "adjudication" ? "adjudicated " : "") + (h.value ? LABEL_TEXT[h.value] : "cleared (undo)") +
+        " · " + h.user + " · " + h.at.replace("T", " ").slice(0, 16);
       history.append(li);
     }
   }

@@ -1,0 +1,136 @@
+"""The adjudication queue (cells whose readers disagree), the adjudicator's call, and the
+project's blinding settings. Adjudicators and admins only; non-members get 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from allreview.audit.services import audit_record
+from allreview.cases import selectors as case_selectors
+from allreview.cases.models import LabelValue
+from allreview.projects.models import Project
+from allreview.projects.permissions import Action, role_allows
+from allreview.projects.selectors import membership_role
+from allreview.review import selectors, services
+
+CELLS_PER_PAGE = 50
+
+
+def _project_for(request: HttpRequest, project_id: int, action: Action) -> Project:
+    role = membership_role(user=request.user, project_id=project_id)
+    if role is None:
+        raise Http404("No such project")
+    if not role_allows(role, action):
+        raise PermissionDenied("the adjudication queue is for adjudicators and admins")
+    return get_object_or_404(Project, pk=project_id)
+
+
+def _queue_context(request: HttpRequest, project: Project) -> dict[str, Any]:
+    page = Paginator(selectors.adjudication_queue(project=project), CELLS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    reads = case_selectors.cells_reads(cell_ids=[c.pk for c in page.object_list])
+    for cell in page.object_list:
+        cell.reads = sorted(reads.get(cell.pk, {}).items())
+    role = membership_role(user=request.user, project_id=project.pk)
+    return {
+        "project": project,
+        "page": page,
+        "values": LabelValue.choices,
+        "can_manage": role_allows(role, Action.MANAGE),
+    }
+
+
+@login_required
+@require_GET
+def adjudication_queue(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project_for(request, project_id, Action.ADJUDICATE)
+    return render(request, "review/adjudication.html", _queue_context(request, project))
+
+
+def _seen(raw: Any) -> int | None:
+    """The newest label id the adjudicator's view showed; blank means it showed none."""
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("'seen' must be a label id") from exc
+
+
+def _adjudication_refused(
+    request: HttpRequest, wants_json: bool, status: int, detail: str, **extra: Any
+) -> HttpResponse:
+    if wants_json:
+        return JsonResponse({"detail": detail, **extra}, status=status)
+    messages.error(request, f"Not recorded: {detail}")
+    return redirect(request.POST.get("next") or "review:case_list")
+
+
+@login_required
+@require_POST
+def cell_adjudicate(request: HttpRequest, cell_id: int) -> HttpResponse:
+    """Form fields `value` and `seen` (Accept: application/json gets JSON). 201 (JSON) or a
+    redirect when recorded; 409 Conflict when the cell was labelled after the view the decision
+    was made on."""
+    cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
+    if cell is None:
+        raise Http404("No such cell")
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        label = services.cell_adjudicate(
+            cell=cell,
+            user=request.user,
+            value=request.POST.get("value", ""),
+            seen=_seen(request.POST.get("seen")),
+        )
+    except services.StaleView as exc:
+        if not wants_json:
+            messages.error(request, f"Not recorded: {exc}")
+            return _queue_conflict(request, cell.case.project_id)
+        return JsonResponse({"detail": str(exc), "newest": exc.newest}, status=409)
+    except PermissionDenied as exc:
+        return _adjudication_refused(request, wants_json, 403, str(exc))
+    except ValidationError as exc:
+        return _adjudication_refused(request, wants_json, 400, " ".join(exc.messages))
+    if wants_json:
+        return JsonResponse({"cell": cell.pk, "value": label.value, "label": label.pk}, status=201)
+    messages.success(request, f"Cell #{cell.pk} adjudicated: {label.get_value_display()}.")
+    return redirect(request.POST.get("next") or "review:case_list")
+
+
+def _queue_conflict(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The queue as it is now, answered with 409 so the adjudicator decides again on it."""
+    project = get_object_or_404(Project, pk=project_id)
+    context = _queue_context(request, project)
+    return render(request, "review/adjudication.html", context, status=409)
+
+
+@login_required
+@require_POST
+def project_blinding(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Admins set whether later readers are blinded and whether blinding hides the model."""
+    project = _project_for(request, project_id, Action.MANAGE)
+    before = {"blind_second_reads": project.blind_second_reads}
+    before["blind_model_call"] = project.blind_model_call
+    after = {key: request.POST.get(key) == "on" for key in before}
+    Project.objects.filter(pk=project.pk).update(**after)
+    audit_record(
+        action="project.blinding",
+        actor=request.user,
+        project_id=project.pk,
+        target=project,
+        before=before,
+        after=after,
+    )
+    messages.success(request, "Blinding settings saved.")
+    return redirect(reverse("review:adjudication_queue", args=[project.pk]))
