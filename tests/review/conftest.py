@@ -45,3 +45,25 @@ def ready_case(lab_a) -> Case:
 
 def cell_ids(case: Case) -> list[int]:
     return list(case.cells.order_by("id").values_list("id", flat=True))
+
+
+@pytest.fixture
+def erin(lab_a):
+    user = UserFactory(username="erin")
+    MembershipFactory(project=lab_a, user=user, role=Role.REVIEWER)
+    return user
+
+
+@pytest.fixture
+def client_erin(erin) -> Client:
+    return login(erin)
+
+
+@pytest.fixture
+def double_read(ready_case, alice, dora, erin) -> Case:
+    """READY-1 read by dora (first, sees everything) and erin (second, blinded by default)."""
+    from allreview.review.services import case_reader_add
+
+    case_reader_add(case=ready_case, user=alice, reader=dora)
+    case_reader_add(case=ready_case, user=alice, reader=erin)
+    return ready_case
