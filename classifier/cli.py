@@ -78,7 +78,8 @@ def _bench_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profiles", nargs="+", choices=sorted(PROFILES), default=["tiny", "fast"])
     p.add_argument("--images", type=Path, help="C-NMC folder of cells (default: synthetic cells)")
     p.add_argument("--cells", type=int, help="cells per pipeline run (default: by profile)")
-    p.add_argument("--seconds", type=float, default=5.0, help="time per bare measurement")
+    p.add_argument("--seconds", type=float, default=6.0, help="bare-forward time, over all repeats")
+    p.add_argument("--repeats", type=int, default=3, help="alternations of bare and pipeline")
     p.add_argument("--output", type=Path, help="JSON file for the results")
     _runtime_args(p)
 
@@ -285,7 +286,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         count = args.cells or default_cells(PROFILES[name], device)
         images = _bench_images(args.images, count)
         result = bench_profile(
-            name, images, device=args.device, workers=args.workers, seconds=args.seconds
+            name,
+            images,
+            device=args.device,
+            workers=args.workers,
+            seconds=args.seconds,
+            repeats=args.repeats,
         )
         results.append(result.to_dict())
         tqdm.write(json.dumps(result.to_dict()))

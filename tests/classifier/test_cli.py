@@ -164,6 +164,8 @@ def test_bench_reports_both_rates(tmp_path: Path, cell_folder: Path) -> None:
             "16",
             "--seconds",
             "0.2",
+            "--repeats",
+            "1",
             "--workers",
             "0",
             "--output",
