@@ -162,7 +162,7 @@ def test_adjudication_of_a_signed_off_case_is_refused(disputed, alice):
             value="all",
             seen=newest(first),
         )
-    assert CaseStatus.SIGNED_OFF == type(disputed).objects.get(pk=disputed.pk).status
+    assert type(disputed).objects.get(pk=disputed.pk).status == CaseStatus.SIGNED_OFF
 
 
 def test_admins_set_blinding_from_the_queue_page(client_alice, lab_a):
