@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from allreview.audit.services import audit_record
@@ -67,13 +68,19 @@ def _seen(raw: Any) -> int | None:
         raise ValidationError("'seen' must be a label id") from exc
 
 
-def _adjudication_refused(
-    request: HttpRequest, wants_json: bool, status: int, detail: str, **extra: Any
-) -> HttpResponse:
+def _back(request: HttpRequest) -> HttpResponse:
+    """Back to the page the form came from, if it is one of ours."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("review:case_list")
+    return redirect(target)
+
+
+def _adjudication_refused(request: HttpRequest, wants_json: bool, detail: str) -> HttpResponse:
     if wants_json:
-        return JsonResponse({"detail": detail, **extra}, status=status)
+        return JsonResponse({"detail": detail}, status=400)
     messages.error(request, f"Not recorded: {detail}")
-    return redirect(request.POST.get("next") or "review:case_list")
+    return _back(request)
 
 
 @login_required
@@ -99,13 +106,15 @@ def cell_adjudicate(request: HttpRequest, cell_id: int) -> HttpResponse:
             return _queue_conflict(request, cell.case.project_id)
         return JsonResponse({"detail": str(exc), "newest": exc.newest}, status=409)
     except PermissionDenied as exc:
-        return _adjudication_refused(request, wants_json, 403, str(exc))
+        if wants_json:
+            return JsonResponse({"detail": str(exc)}, status=403)
+        raise
     except ValidationError as exc:
-        return _adjudication_refused(request, wants_json, 400, " ".join(exc.messages))
+        return _adjudication_refused(request, wants_json, " ".join(exc.messages))
     if wants_json:
         return JsonResponse({"cell": cell.pk, "value": label.value, "label": label.pk}, status=201)
     messages.success(request, f"Cell #{cell.pk} adjudicated: {label.get_value_display()}.")
-    return redirect(request.POST.get("next") or "review:case_list")
+    return _back(request)
 
 
 def _queue_conflict(request: HttpRequest, project_id: int) -> HttpResponse:

@@ -60,6 +60,7 @@ def test_disputed_cells_are_listed_with_each_readers_label_for_leads_only(
     assert "<strong>dora</strong>: all" in body and "<strong>erin</strong>: hem" in body
     assert f'value="{newest(ids[0])}"' in body
     assert client_dora.get(url).status_code == 403
+    assert client_dora.post(f"/cells/{ids[0]}/adjudicate/", {"value": "all"}).status_code == 403
     assert login(bob).get(url).status_code == 404
 
 
