@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import F, Q
 from sklearn.metrics import cohen_kappa_score
 
-from allreview.cases.models import Label, LabelValue, Prediction
+from allreview.cases.models import Label, LabelKind, LabelValue, Prediction
 from allreview.projects.models import Project
 
 MODEL = "model"
@@ -35,7 +35,7 @@ class Reads:
 def project_reads(*, project: Project) -> Reads:
     reads = Reads()
     rows = (
-        Label.objects.filter(cell__case__project=project)
+        Label.objects.filter(cell__case__project=project, kind=LabelKind.READ)
         .exclude(value="")
         .order_by("id")
         .values_list("cell_id", "user__username", "value", "created_at")

@@ -1,28 +1,21 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from allreview.agreement import charts
 from allreview.agreement.selectors import agreement_rows, override_matrix, project_reads
 from allreview.lib.csvstream import csv_response
-from allreview.projects.models import Project
-from allreview.projects.permissions import Action, role_allows
-from allreview.projects.selectors import membership_role
+from allreview.projects.access import project_for
+from allreview.projects.permissions import Action
 
 
 @login_required
 @require_GET
 def agreement(request: HttpRequest, project_id: int) -> HttpResponse:
-    role = membership_role(user=request.user, project_id=project_id)
-    if role is None:
-        raise Http404("No such project")
-    if not role_allows(role, Action.ADJUDICATE):
-        raise PermissionDenied("agreement figures are for adjudicators and admins")
-    project = get_object_or_404(Project, pk=project_id)
+    project = project_for(user=request.user, project_id=project_id, action=Action.ADJUDICATE)
     reads = project_reads(project=project)
     rows = agreement_rows(reads)
     output = request.GET.get("format")

@@ -7,28 +7,23 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from allreview.audit.selectors import audit_events
 from allreview.cases.models import Case
 from allreview.lib.csvstream import csv_response
+from allreview.projects.access import project_for
 from allreview.projects.models import Project
-from allreview.projects.permissions import Action, role_allows
-from allreview.projects.selectors import membership_role
+from allreview.projects.permissions import Action
 
 HEADER = ["time", "actor", "action", "case", "target_type", "target_id", "before", "after"]
 
 
-def _allowed(request: HttpRequest, project_id: int) -> None:
-    role = membership_role(user=request.user, project_id=project_id)
-    if role is None:
-        raise Http404("No such project")
-    if not role_allows(role, Action.ADJUDICATE):
-        raise PermissionDenied("the audit trail is for adjudicators and admins")
+def _allowed(request: HttpRequest, project_id: int) -> Project:
+    return project_for(user=request.user, project_id=project_id, action=Action.ADJUDICATE)
 
 
 def _rows(events: Any) -> Iterator[list[Any]]:
@@ -55,8 +50,7 @@ def _respond(request: HttpRequest, events: Any, title: str, filename: str) -> Ht
 @login_required
 @require_GET
 def project_audit(request: HttpRequest, project_id: int) -> HttpResponse:
-    _allowed(request, project_id)
-    project = get_object_or_404(Project, pk=project_id)
+    project = _allowed(request, project_id)
     events = audit_events(project_id=project_id)
     return _respond(
         request, events, f"Audit trail of {project.name}", f"audit-project-{project_id}.csv"

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import F
 
-from allreview.cases.models import Cell, Label, Prediction
+from allreview.cases.models import Cell, Label, LabelKind, Prediction
 from allreview.cases.selectors import final_label_subquery
 from allreview.projects.models import Project
 
@@ -41,7 +41,7 @@ def export_columns(*, project: Project) -> tuple[list[str], list[str]]:
         .order_by("model_version__name")
     )
     readers = (
-        Label.objects.filter(cell__case__project=project)
+        Label.objects.filter(cell__case__project=project, kind=LabelKind.READ)
         .values_list("user__username", flat=True)
         .distinct()
         .order_by("user__username")
@@ -84,7 +84,8 @@ def export_cells(*, project: Project, final_only: bool = False) -> Iterator[Expo
 
 
 def _attach(chunk: list[ExportCell]) -> None:
-    """Two queries per chunk: predictions of every version, and each reader's newest label."""
+    """Two queries per chunk: predictions of every version, and each reader's newest read
+    (adjudications are not reads: they show in the final label)."""
     by_id = {c.cell_id: c for c in chunk}
     predictions = Prediction.objects.filter(cell_id__in=by_id).values_list(
         "cell_id", "model_version__name", "probability", "label", "uncertainty"
@@ -97,7 +98,7 @@ def _attach(chunk: list[ExportCell]) -> None:
         }
     newest: dict[tuple[int, str], str] = {}
     labels = (
-        Label.objects.filter(cell_id__in=by_id)
+        Label.objects.filter(cell_id__in=by_id, kind=LabelKind.READ)
         .order_by("id")
         .values_list("cell_id", "user__username", "value")
     )

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
 from allreview.audit.services import audit_record
 from allreview.exports import streams
 from allreview.exports.selectors import export_cells, export_columns
 from allreview.lib.csvstream import csv_response
+from allreview.projects.access import project_for
 from allreview.projects.models import Project
-from allreview.projects.permissions import Action, role_allows
-from allreview.projects.selectors import membership_role
+from allreview.projects.permissions import Action
 
 
 def _project(request: HttpRequest, project_id: int, kind: str) -> Project:
-    role = membership_role(user=request.user, project_id=project_id)
-    if role is None:
-        raise Http404("No such project")
-    if not role_allows(role, Action.ADJUDICATE):
-        raise PermissionDenied("exports are for adjudicators and admins")
-    project = get_object_or_404(Project, pk=project_id)
+    project = project_for(user=request.user, project_id=project_id, action=Action.ADJUDICATE)
     audit_record(action=f"export.{kind}", actor=request.user, project_id=project.pk)
     return project
 

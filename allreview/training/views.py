@@ -7,13 +7,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from allreview.mlmodels.models import ModelVersion
 from allreview.mlmodels.selectors import model_version_production
+from allreview.projects.access import project_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
 from allreview.projects.selectors import membership_role
@@ -23,13 +23,7 @@ from allreview.training.scoring import latest_score
 
 
 def _project(request: HttpRequest, project_id: int, action: Action = Action.VIEW) -> Project:
-    """The project when the user's role allows the action; 404 for non-members, 403 otherwise."""
-    role = membership_role(user=request.user, project_id=project_id)
-    if role is None:
-        raise Http404("No such project")
-    if not role_allows(role, action):
-        raise PermissionDenied("your role does not allow this")
-    return get_object_or_404(Project, pk=project_id)
+    return project_for(user=request.user, project_id=project_id, action=action)
 
 
 def _png(data: bytes) -> HttpResponse:

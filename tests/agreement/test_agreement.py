@@ -83,3 +83,11 @@ def test_readers_cannot_see_colleagues_agreement(read_twice):
     client = Client()
     client.force_login(UserFactory(username="rita"))
     assert client.get(f"/projects/{read_twice.pk}/agreement/").status_code == 403
+
+
+def test_adjudications_are_not_counted_as_reads(read_twice, alice):
+    from allreview.cases.models import Cell, Label, LabelKind
+
+    for cell in Cell.objects.all():
+        Label.objects.create(cell=cell, user=alice, value="artifact", kind=LabelKind.ADJUDICATION)
+    assert "alice" not in project_reads(project=read_twice).readers

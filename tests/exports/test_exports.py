@@ -103,3 +103,12 @@ def test_reviewers_cannot_export_and_outsiders_get_404(exported, lab_a, charlie)
         client.force_login(user)
         for kind in ("cells.csv", "cells.json", "cnmc.zip"):
             assert client.get(f"/exports/{lab_a.pk}/{kind}").status_code == status
+
+
+def test_an_adjudication_is_the_final_label_not_a_reader_column(exported, alice, lab_a):
+    from allreview.cases.models import Label, LabelKind
+
+    Label.objects.create(cell=exported[1], user=alice, value="hem", kind=LabelKind.ADJUDICATION)
+    data = json.loads(body(alice_client(alice).get(f"/exports/{lab_a.pk}/cells.json")))
+    assert data[1]["final_label"] == "hem"
+    assert data[1]["labels"] == {"rita": "unsure"}
