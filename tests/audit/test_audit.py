@@ -31,9 +31,12 @@ def labelled(lab_a, alice):
 @pytest.mark.parametrize("table", ["audit_auditevent", "cases_label"])
 def test_database_refuses_to_update_or_delete_even_raw_sql(labelled, table):
     for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
     assert Label.objects.count() == 2 and AuditEvent.objects.count() == 2
 
 
