@@ -158,6 +158,7 @@ AXES_COOLOFF_TIME = env_float("LOGIN_COOLOFF_HOURS", 0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False  # lock-outs are logged; every successful login need not be
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "review:case_list"
 LOGOUT_REDIRECT_URL = "login"

@@ -137,10 +137,12 @@ def cell_label(request: HttpRequest, cell_id: int) -> HttpResponse:
         label = case_services.label_set(
             cell=cell, user=request.user, value=request.POST.get("value", "")
         )
-    except (ValidationError, PermissionDenied) as exc:
+    except PermissionDenied:
+        raise  # a role that may not label gets 403, form or fetch alike
+    except ValidationError as exc:
         if wants_json:
             return _refusal(exc)
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, " ".join(exc.messages))
     else:
         if wants_json:
             return JsonResponse({"cell": cell.pk, "value": label.value}, status=201)
