@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, CaseStatus, Prediction
+from allreview.cases.services import case_upload
 from allreview.projects.models import Role
 from allreview.training.models import TrainingRun
-from allreview.cases.ingest import IncomingFile
-from allreview.cases.services import case_upload
 from classifier.synthetic import make_cell
 from tests.cases.helpers import make_model_version
 from tests.conftest import encode
