@@ -101,6 +101,7 @@ UNSCOPED = {
     "schema",
     "api-docs",
     "api_token",
+    "list",
     "healthz",
     "readyz",
     "case_list",
@@ -193,3 +194,12 @@ def test_writes(world, name, who):
             f"{who} POST {name}: {response.status_code}"
         )
         assert not changed, f"{who} POST {name} was refused but left a trace"
+
+
+def test_project_page_links_what_each_role_may_open(world):
+    reviewer = client_of(world, "reviewer").get("/projects/").content.decode()
+    lead = client_of(world, "adjudicator").get("/projects/").content.decode()
+    outsider = client_of(world, "outsider").get("/projects/").content.decode()
+    assert "Model registry" in reviewer and "Audit trail" not in reviewer
+    assert "Audit trail" in lead and "Adjudication queue" in lead
+    assert "Matrix lab" not in outsider
