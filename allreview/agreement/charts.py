@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
+from allreview.lib.charts import figure_png
 
 
 def kappa_png(rows: Sequence[dict[str, Any]]) -> bytes:
@@ -25,8 +22,4 @@ def kappa_png(rows: Sequence[dict[str, Any]]) -> bytes:
         ax.legend(fontsize=7, loc="lower left")
     else:
         ax.text(0.5, 0.5, "not enough paired reads yet", ha="center", transform=ax.transAxes)
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+    return figure_png(fig)

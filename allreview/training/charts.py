@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from classifier.metrics import reliability_bins  # noqa: E402
-
-
-def _png(fig: plt.Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+from allreview.lib.charts import figure_png as _png
+from classifier.metrics import reliability_bins
 
 
 def curves_png(history: Sequence[dict[str, Any]], title: str = "") -> bytes:
