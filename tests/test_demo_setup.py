@@ -3,8 +3,9 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from allreview.cases.models import Case, CaseStatus
+from allreview.cases.models import Case, CaseStatus, Label
 from allreview.projects.models import Membership, Project
+from allreview.review.services import disputed_count
 
 
 def test_demo_setup_creates_admin_project_and_cases_once(db, settings, tmp_path):
@@ -20,7 +21,14 @@ def test_demo_setup_creates_admin_project_and_cases_once(db, settings, tmp_path)
     truths = set(Case.objects.get(patient_code="DEMO-001").cells.values_list("truth", flat=True))
     assert truths == {"all", "hem"}
 
+    double = Case.objects.get(patient_code="DEMO-003")
+    readers = set(double.readers.values_list("user__username", "blinded"))
+    assert readers == {("rita", False), ("sam", True)}
+    assert Label.objects.filter(cell__case=double).count() == 2 * double.cells.count()
+    assert 0 < disputed_count(case=double) < double.cells.count()  # some honest disagreements
+
     call_command("demo_setup", skip_model=True)  # a second run reuses everything
     assert Case.objects.count() == 4
-    assert get_user_model().objects.count() == 1
+    assert get_user_model().objects.count() == 3
+    assert Label.objects.filter(cell__case=double).count() == 2 * double.cells.count()
     assert (tmp_path / "admin_password").read_text().strip() == password

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import secrets
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,20 @@ from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from allreview.cases.ingest import IncomingFile
-from allreview.cases.models import Case
-from allreview.cases.services import case_upload
+from allreview.cases.models import Case, Label
+from allreview.cases.services import case_upload, label_set
 from allreview.mlmodels.starter import starter_model_ensure
 from allreview.projects.models import Membership, Project, Role
+from allreview.review.services import case_reader_add
 from classifier.synthetic import make_case_cells
 
 DEMO_PROJECT = "Demo lab"
 ADMIN_USERNAME = "admin"
 # (patient code, number of cells, blast fraction): two leukemic patients, two healthy ones.
+# The double-read demo: readers (user name, share of cells they get wrong) of one case.
+DEMO_DOUBLE_READ = "DEMO-003"
+DEMO_READERS = [("rita", 0.05), ("sam", 0.10)]
+DEMO_READ_SEED = 42
 DEMO_CASES = [
     ("DEMO-001", 120, 0.75),
     ("DEMO-002", 80, 0.02),
@@ -49,6 +55,7 @@ class Command(BaseCommand):
         if not options["skip_model"]:
             self._model(options["epochs"])
         self._cases(project, user)
+        self._double_read(project, user, password)
 
     def _admin(self, password: str) -> Any:
         users = get_user_model().objects
@@ -87,6 +94,30 @@ class Command(BaseCommand):
                 files=files,
             )
             self.stdout.write(f"demo case {code}: {n_cells} cells queued")
+
+    def _double_read(self, project: Project, admin: Any, password: str) -> None:
+        """Two demo readers read DEMO-003 (the second blinded), with a few honest mistakes, so
+        the adjudication queue and the agreement page show real figures from the first run."""
+        case = Case.objects.filter(project=project, patient_code=DEMO_DOUBLE_READ).first()
+        if case is None or Label.objects.filter(cell__case=case).exists():
+            return
+        rng = random.Random(DEMO_READ_SEED)
+        for name, error_rate in DEMO_READERS:
+            reader = get_user_model().objects.filter(username=name).first()
+            if reader is None:
+                reader = get_user_model().objects.create_user(name, password=password)
+            Membership.objects.get_or_create(
+                project=project, user=reader, defaults={"role": Role.REVIEWER}
+            )
+            case_reader_add(case=case, user=admin, reader=reader)
+            for cell in case.cells.order_by("id"):
+                roll = rng.random()
+                other = "hem" if cell.truth == "all" else "all"
+                value = cell.truth if roll > error_rate else ("unsure" if roll < 0.02 else other)
+                label_set(cell=cell, user=reader, value=value)
+        self.stdout.write(
+            f"demo case {DEMO_DOUBLE_READ}: read by {', '.join(n for n, _ in DEMO_READERS)}"
+        )
 
 
 def admin_password() -> str:
