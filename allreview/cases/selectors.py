@@ -231,8 +231,8 @@ def cells_current_labels(*, cell_ids: list[int], user: Any = None) -> dict[int, 
     rows = Label.objects.filter(cell_id__in=cell_ids)
     if user is not None:
         rows = rows.filter(user=user, kind=LabelKind.READ)
-    rows = rows.order_by("cell_id", "-id").distinct("cell_id").values_list("cell_id", "value")
-    return dict(rows)
+    # Ascending ids, the last one wins: portable (SQLite has no DISTINCT ON) and a cell has few rows.
+    return dict(rows.order_by("id").values_list("cell_id", "value"))
 
 
 def cell_label_history(*, cell: Cell, limit: int = 50, user: Any = None) -> list[dict[str, Any]]:
