@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
 from tqdm import tqdm
 
 from allreview.cases.ingest import IncomingFile
@@ -95,6 +96,7 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"demo case {code}: {n_cells} cells queued")
 
+    @transaction.atomic
     def _double_read(self, project: Project, admin: Any, password: str) -> None:
         """Two demo readers read DEMO-003 (the second blinded), with a few honest mistakes, so
         the adjudication queue and the agreement page show real figures from the first run."""
@@ -109,7 +111,8 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(
                 project=project, user=reader, defaults={"role": Role.REVIEWER}
             )
-            case_reader_add(case=case, user=admin, reader=reader)
+            if not case.readers.filter(user=reader).exists():
+                case_reader_add(case=case, user=admin, reader=reader)
             for cell in case.cells.order_by("id"):
                 roll = rng.random()
                 other = "hem" if cell.truth == "all" else "all"
