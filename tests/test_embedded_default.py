@@ -21,6 +21,7 @@ def test_migrate_and_demo_setup_on_sqlite(tmp_path):
         DJANGO_SETTINGS_MODULE="allreview.settings",
         DEBUG="true",
         ALLREVIEW_VAR_DIR=str(tmp_path / "var"),
+        ALLOWED_HOSTS="testserver",
     )
     for command in (["migrate", "--noinput"], ["demo_setup", "--skip-model"]):
         result = subprocess.run(
@@ -35,3 +36,34 @@ def test_migrate_and_demo_setup_on_sqlite(tmp_path):
     assert (tmp_path / "var" / "allreview.sqlite3").exists()
     assert "read by rita, sam" in result.stdout
     assert list((tmp_path / "var" / "broker" / "out").iterdir())  # four cases queued
+    pages = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", PAGES],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert pages.returncode == 0, pages.stdout[-2000:] + pages.stderr[-4000:]
+    assert pages.stdout.strip().endswith("pages ok")
+
+
+# Every page that runs a heavy query (final labels, reads, tallies), rendered on SQLite.
+PAGES = """
+from django.contrib.auth import get_user_model
+from django.test import Client
+from allreview.cases.models import Case
+client = Client()
+client.force_login(get_user_model().objects.get(username="admin"))
+case = Case.objects.get(patient_code="DEMO-003")
+p = case.project_id
+for url in ["/", "/projects/", f"/cases/{case.pk}/", f"/projects/{p}/training/",
+            f"/projects/{p}/models/", f"/projects/{p}/drift/", f"/projects/{p}/agreement/",
+            f"/projects/{p}/adjudication/", f"/audit/projects/{p}/", f"/api/v1/cases/{case.pk}/cells/"]:
+    status = client.get(url).status_code
+    assert status == 200, (url, status)
+for url in [f"/exports/{p}/cells.csv", f"/exports/{p}/cells.json"]:
+    response = client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content), url
+print("pages ok")
+"""

@@ -24,7 +24,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, NullIf
-from django.db.models.lookups import GreaterThanOrEqual
+from django.db.models.lookups import Exact, GreaterThanOrEqual
 
 from allreview.cases.models import Case, Cell, CellClass, Label, LabelKind, LabelValue
 from allreview.projects.permissions import Action
@@ -318,10 +318,15 @@ def _readers_count(case_ref: Any) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def agreed_read_subquery() -> Subquery:
-    """The value every assigned reader's newest read agrees on, once all of them have read."""
-    everyone = _readers_count(OuterRef(OuterRef("case_id")))
-    return Subquery(_reads_tally().filter(n_values=1, n_read=everyone).values("agreed")[:1])
+def agreed_read_subquery() -> Case_:
+    """The value every assigned reader's newest read agrees on, once all of them have read.
+    The reader count is compared out here, not inside the tally: SQLite refuses a grouped
+    subquery whose HAVING refers two levels out."""
+    tally = _reads_tally()
+    agreed = Subquery(tally.filter(n_values=1).values("agreed")[:1])
+    n_read = Coalesce(Subquery(tally.values("n_read")[:1], output_field=IntegerField()), 0)
+    everyone = _readers_count(OuterRef("case_id"))
+    return Case_(When(Exact(n_read, everyone), then=agreed), default=Value(None))
 
 
 def disputed_filter() -> Exists:
