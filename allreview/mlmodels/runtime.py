@@ -44,8 +44,17 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _key(model_version: ModelVersion) -> str:
+    return f"{model_version.pk}:{model_version.sha256}"
+
+
+def is_loaded(model_version: ModelVersion) -> bool:
+    """Whether this process holds this exact model in memory now (for the readiness probe)."""
+    return _loaded.get("key") == _key(model_version)
+
+
 def predictor_for(model_version: ModelVersion) -> Predictor:
-    key = f"{model_version.pk}:{model_version.sha256}"
+    key = _key(model_version)
     with _lock:
         if _loaded.get("key") != key:
             path = checkpoint_local_path(model_version)

@@ -88,7 +88,7 @@ def check_model(*, load: bool = False) -> CheckResult:
         return CheckResult("model", "fail", f"checkpoint of {version.name} is missing")
     if load:
         runtime.predictor_for(version)
-    loaded = runtime._loaded.get("key") == f"{version.pk}:{version.sha256}"
+    loaded = runtime.is_loaded(version)
     return CheckResult("model", "ok", f"{version.name} {'loaded' if loaded else 'loadable'}")
 
 
