@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.conf import settings
@@ -199,7 +200,8 @@ def _train_and_gate(run: TrainingRun) -> None:
     snapshot = cells_snapshot(cells)
     TrainingRun.objects.filter(pk=run.pk).update(data_snapshot=snapshot, data_hash=snapshot["hash"])
     samples = _samples(cells, policy)
-    train, val = patient_split(samples, val_fraction=0.2, seed=run.pk)
+    seed = run_seed(cells)
+    train, val = patient_split(samples, val_fraction=0.2, seed=seed)
     output = run_directory(run)
     resume = (output / "last.pt").exists()
     _run_log(
@@ -214,7 +216,7 @@ def _train_and_gate(run: TrainingRun) -> None:
         output=output,
         init=Path(policy.init_checkpoint) if policy.init_checkpoint else None,
         epochs=policy.epochs,
-        seed=run.pk,
+        seed=seed,
         device=settings.MODEL_DEVICE,
         resume=resume,
     )
@@ -226,6 +228,13 @@ def _train_and_gate(run: TrainingRun) -> None:
     )
     TrainingRun.objects.filter(pk=run.pk).update(candidate=candidate)
     _gate(run, candidate, policy)
+
+
+def run_seed(cells: list[LabelledCell]) -> int:
+    """The same labelled images give the same split and weights, whatever their row ids: a run
+    can be reproduced (the stored file name is the image's sha256)."""
+    keys = sorted(f"{PurePosixPath(c.image).name}:{c.label}" for c in cells)
+    return int(hashlib.sha256("\n".join(keys).encode()).hexdigest()[:8], 16)
 
 
 def _samples(cells: list[LabelledCell], policy: TrainingPolicy) -> list[Sample]:

@@ -62,3 +62,14 @@ def run_inline(monkeypatch):
     )
     monkeypatch.setattr(training_services, "_rescore", lambda project_id: None)
     monkeypatch.setattr(training_services, "_reclassify_open", lambda project_id: None)
+
+
+@pytest.fixture
+def weak_production(production_model):
+    """Production that calls every cell normal (threshold above 1): on the balanced frozen set
+    its weighted F1 is the floor of any classifier's, so the promotion branch is deterministic."""
+    from allreview.mlmodels.models import ModelVersion
+
+    ModelVersion.objects.filter(pk=production_model.pk).update(threshold=1.01)
+    production_model.refresh_from_db()
+    return production_model

@@ -52,3 +52,20 @@ def test_sensitivity_drop_within_tolerance_passes():
 def test_missing_score_is_held():
     decision = decide({"weighted_f1": None, "sensitivity": float("nan")})
     assert not decision.promote and "no score" in decision.reasons[0]
+
+
+def test_a_run_seed_depends_on_the_images_and_labels_not_on_row_ids():
+    from allreview.training.selectors import LabelledCell
+    from allreview.training.services import run_seed
+
+    first = [
+        LabelledCell(1, "cells/1/1/aa.png", "all", "P1"),
+        LabelledCell(2, "cells/1/1/bb.png", "hem", "P2"),
+    ]
+    moved = [
+        LabelledCell(9, "cells/4/7/bb.png", "hem", "P2"),
+        LabelledCell(8, "cells/4/7/aa.png", "all", "P1"),
+    ]
+    relabelled = [LabelledCell(1, "cells/1/1/aa.png", "hem", "P1"), first[1]]
+    assert run_seed(first) == run_seed(moved)
+    assert run_seed(first) != run_seed(relabelled)

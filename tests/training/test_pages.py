@@ -28,7 +28,7 @@ def admin_of_lab_a(lab_a):
 
 def test_a_full_run_shows_on_every_page(
     reviewed_project,
-    production_model,
+    weak_production,
     run_inline,
     admin_of_lab_a,
     django_capture_on_commit_callbacks,
@@ -45,13 +45,13 @@ def test_a_full_run_shows_on_every_page(
     assert client.get(f"{base}/training/runs/{run.pk}/").json()["status"] == "succeeded"
     assert client.get(f"{base}/training/runs/{run.pk}/curves.png")["Content-Type"] == "image/png"
     registry = client.get(f"{base}/models/").content.decode()
-    assert run.candidate.name in registry and production_model.name in registry
+    assert run.candidate.name in registry and weak_production.name in registry
     for chart in ("curves", "confusion", "reliability"):
         response = client.get(f"{base}/models/{run.candidate.pk}/{chart}.png")
         assert response.status_code == 200 and response.content[:4] == b"\x89PNG"
     detail = client.get(f"{base}/models/{run.candidate.pk}/").content.decode()
     assert "Weighted F1" in detail and "random" in detail
-    compare = client.get(f"{base}/models/compare/?a={production_model.pk}&b={run.candidate.pk}")
+    compare = client.get(f"{base}/models/compare/?a={weak_production.pk}&b={run.candidate.pk}")
     assert "changed call" in compare.content.decode()
     drift = client.get(f"{base}/drift/")
     assert drift.status_code == 200

@@ -28,7 +28,7 @@ from allreview.training.services import RunRefused, training_run_request
 
 def test_beat_task_trains_scores_and_promotes_a_new_version_the_worker_then_uses(
     reviewed_project,
-    production_model,
+    weak_production,
     run_inline,
     alice,
     cell_bytes,
@@ -47,7 +47,7 @@ def test_beat_task_trains_scores_and_promotes_a_new_version_the_worker_then_uses
     assert run.history and run.epoch == run.epochs == 1
     candidate = run.candidate
     assert ModelScore.objects.filter(model_version=candidate, project=reviewed_project).exists()
-    assert ModelScore.objects.filter(model_version=production_model).exists()  # compared fairly
+    assert ModelScore.objects.filter(model_version=weak_production).exists()  # compared fairly
     assert run.gate["promote"] is True
     assert model_version_production() == candidate
     assert AuditEvent.objects.filter(action="training.gate").exists()
@@ -127,7 +127,9 @@ def test_a_killed_worker_leaves_the_run_resumable_from_its_last_epoch(
     samples = services._samples(
         services.training_cells(project=reviewed_project), services.policy_for(reviewed_project)
     )
-    train, val = patient_split(samples, val_fraction=0.2, seed=run.pk)
+    cells = services.training_cells(project=reviewed_project)
+    seed = services.run_seed(cells)
+    train, val = patient_split(samples, val_fraction=0.2, seed=seed)
     train_main(
         TrainConfig(
             profile="tiny",
@@ -135,7 +137,7 @@ def test_a_killed_worker_leaves_the_run_resumable_from_its_last_epoch(
             val=val,
             output=services.run_directory(run),
             epochs=1,
-            seed=run.pk,
+            seed=seed,
             device="cpu",
         )
     )
