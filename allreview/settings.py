@@ -282,13 +282,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu expects its folders to exist; every process (web, worker, beat, commands) may be first.
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
         {
             "data_folder_in": str(BROKER_DIR / "out"),
             "data_folder_out": str(BROKER_DIR / "out"),
             "processed_folder": str(BROKER_DIR / "processed"),
+            # kombu's default is ./control, relative to wherever a process was started
+            "control_folder": str(BROKER_DIR / "control"),
             "store_processed": False,
         }
     )

@@ -36,6 +36,7 @@ def test_migrate_and_demo_setup_on_sqlite(tmp_path):
     assert (tmp_path / "var" / "allreview.sqlite3").exists()
     assert "read by rita, sam" in result.stdout
     assert list((tmp_path / "var" / "broker" / "out").iterdir())  # four cases queued
+    assert not (REPO / "control").exists()  # kombu's control folder stays under var/ too
     pages = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", PAGES],
         cwd=REPO,

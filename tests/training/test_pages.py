@@ -51,6 +51,7 @@ def test_a_full_run_shows_on_every_page(
         assert response.status_code == 200 and response.content[:4] == b"\x89PNG"
     detail = client.get(f"{base}/models/{run.candidate.pk}/").content.decode()
     assert "Weighted F1" in detail and "random" in detail
+    assert "Trained on ? cells" not in detail and "confusion" in detail
     compare = client.get(f"{base}/models/compare/?a={weak_production.pk}&b={run.candidate.pk}")
     assert "changed call" in compare.content.decode()
     drift = client.get(f"{base}/drift/")
