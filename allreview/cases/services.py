@@ -153,10 +153,8 @@ def label_set(*, cell: Cell, user: Any, value: str) -> Label:
         reads_of = _reads_of(case, user)
         before = selectors.cells_current_labels(cell_ids=[cell.pk], user=reads_of).get(cell.pk)
         label = Label.objects.create(cell=cell, value=value, user=user)
-        if case.status == CaseStatus.READY:
-            Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(
-                status=CaseStatus.IN_REVIEW
-            )
+        # The conditional UPDATE decides, not the in-memory row (which may predate classification).
+        Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(status=CaseStatus.IN_REVIEW)
         audit_record(
             action="label.set",
             actor=user,
