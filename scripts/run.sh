@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start AllReview on the embedded defaults (SQLite and a filesystem broker under var/): web
-# server, Celery worker and Celery beat in the foreground. Ctrl-C stops all three.
+# server, Celery workers and Celery beat in the foreground. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
@@ -34,8 +34,12 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-"$VENV/bin/celery" -A allreview worker -Q default,inference,training --concurrency 1 \
+# Two workers, so a retraining run never holds up the classification of new cases.
+"$VENV/bin/celery" -A allreview worker -Q default,inference --concurrency 1 \
   --loglevel INFO -n "worker@%h" &
+pids+=($!)
+"$VENV/bin/celery" -A allreview worker -Q training --concurrency 1 \
+  --loglevel INFO -n "training@%h" &
 pids+=($!)
 "$VENV/bin/celery" -A allreview beat --loglevel INFO &
 pids+=($!)
@@ -49,7 +53,7 @@ cat <<MSG
   Log in as: admin
   Password:  $(cat var/admin_password)
   (The starter model was trained on synthetic cells: it is for trying the platform, not for patients.)
-  Press Ctrl-C to stop the web server, the worker and beat.
+  Press Ctrl-C to stop the web server, the workers and beat.
 
 MSG
 wait -n "${pids[@]}"
