@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
+from allreview.lib.jsonsafe import json_safe
 from allreview.mlmodels.models import ModelStatus, ModelVersion
 from allreview.mlmodels.runtime import file_sha256
 from classifier.checkpoint import load_checkpoint
@@ -26,13 +27,15 @@ def model_version_register(*, checkpoint: Path, name: str, notes: str = "") -> M
             sha256=file_sha256(checkpoint),
             threshold=float(metadata.get("threshold", 0.5)),
             initialisation=str(metadata.get("init", "random")),
-            metrics=metadata.get("metrics", {}),
-            training_summary={
-                "train": metadata.get("data", {}),
-                "validation": metadata.get("val_data", {}),
-                "history": metadata.get("history", []),
-                "best_epoch": metadata.get("best_epoch"),
-            },
+            metrics=json_safe(metadata.get("metrics", {})),
+            training_summary=json_safe(
+                {
+                    "train": metadata.get("data", {}),
+                    "validation": metadata.get("val_data", {}),
+                    "history": metadata.get("history", []),
+                    "best_epoch": metadata.get("best_epoch"),
+                }
+            ),
             notes=notes,
         )
         version.checkpoint.save(f"{name}.pt", File(handle), save=False)

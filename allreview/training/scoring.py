@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.conf import settings
 
 from allreview.cases.classification import predictions_store
 from allreview.cases.models import Prediction
+from allreview.lib.jsonsafe import json_safe
 from allreview.mlmodels.models import ModelVersion
 from allreview.mlmodels.runtime import checkpoint_local_path
 from allreview.projects.models import Project
@@ -16,17 +16,6 @@ from allreview.training.models import ModelScore
 from allreview.training.selectors import cells_digest, evaluation_cells
 from classifier.inference import Predictor
 from classifier.metrics import compute_metrics
-
-
-def json_safe(value: Any) -> Any:
-    """JSON for PostgreSQL: NaN and infinities (e.g. ROC AUC of one class) become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def model_version_score(*, version: ModelVersion, project: Project) -> ModelScore | None:

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import math
 import threading
+from collections import Counter, defaultdict
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from allreview.audit.services import audit_record
 from allreview.cases.models import Case, CaseStatus
+from allreview.lib.jsonsafe import json_safe
 from allreview.mlmodels.models import ModelVersion
 from allreview.mlmodels.selectors import model_version_production
 from allreview.mlmodels.services import model_version_promote, model_version_register
@@ -32,7 +34,7 @@ from allreview.training.models import (
     TrainingPolicy,
     TrainingRun,
 )
-from allreview.training.scoring import json_safe, model_version_score
+from allreview.training.scoring import model_version_score
 from allreview.training.selectors import (
     LabelledCell,
     cells_digest,
@@ -47,6 +49,10 @@ from classifier.train import EpochReport, TrainConfig
 from classifier.train import main as train_main
 
 logger = logging.getLogger(__name__)
+
+
+# Training and validation are split by patient, so a run needs patients on both sides.
+MIN_TRAINING_PATIENTS = 2
 
 
 class RunRefused(Exception):
@@ -87,6 +93,12 @@ def _skip_reason(project: Project, cells: list[LabelledCell]) -> str:
         return (
             "No training data: no signed-off cell has a final all/hem label outside the frozen set."
         )
+    patients = {c.patient for c in cells}
+    if len(patients) < MIN_TRAINING_PATIENTS:
+        return (
+            f"Too few patients to train: {len(patients)} outside the frozen set, at least "
+            f"{MIN_TRAINING_PATIENTS} are needed (validation is patient-disjoint)."
+        )
     last = last_finished_run(project=project)
     if last is not None and last.data_hash == cells_digest(cells):
         return f"Nothing new since run #{last.pk}: the same {len(cells)} labelled cells."
@@ -100,23 +112,30 @@ def _enqueue(run_id: int) -> None:
 
 
 def evaluation_set_ensure(*, project: Project, share: float) -> None:
-    """Freeze a fixed share of signed-off patients (each class apart) when none was chosen."""
+    """Freeze a fixed share of signed-off patients when none was chosen: each patient counts
+    for the class most of its cells have, and a class gives patients away only while at least
+    two of its patients stay for training (one of them for validation)."""
     if EvaluationPatient.objects.filter(project=project).exists():
         return
-    by_class: dict[str, set[str]] = {"all": set(), "hem": set()}
-    for patient, label in final_labelled_cells(project=project).values_list(
-        "patient", "final_label"
-    ):
-        by_class[label].add(patient)
-    chosen: set[str] = set()
-    for label in ("all", "hem"):
-        # Deterministic: sorted codes, every k-th patient; at least one per class when possible.
-        patients = sorted(by_class[label] - chosen)
-        if len(patients) >= 2:
-            count = max(1, math.floor(len(patients) * share))
-            chosen.update(patients[:: max(1, len(patients) // count)][:count])
+    chosen: list[str] = []
+    for patients in _patients_by_majority(project).values():
+        count = math.floor(len(patients) * share)
+        if count >= 1 and len(patients) - count >= 2:
+            # Deterministic: every k-th of the sorted codes.
+            chosen += sorted(patients)[:: len(patients) // count][:count]
     if chosen:
         evaluation_patients_add(project=project, patient_codes=sorted(chosen), user=None)
+
+
+def _patients_by_majority(project: Project) -> dict[str, list[str]]:
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    rows = final_labelled_cells(project=project).values_list("patient", "final_label")
+    for patient, label in rows:
+        counts[patient][label] += 1
+    by_class: dict[str, list[str]] = {"all": [], "hem": []}
+    for patient, labels in counts.items():
+        by_class[labels.most_common(1)[0][0]].append(patient)
+    return by_class
 
 
 def evaluation_patients_add(*, project: Project, patient_codes: list[str], user: Any) -> int:

@@ -32,3 +32,17 @@ def test_worker_refuses_a_checkpoint_whose_file_changed(db, tiny_checkpoint):
     version.refresh_from_db()
     with pytest.raises(RuntimeError, match="does not match"):
         predictor_for(version)
+
+
+def test_metrics_that_are_not_numbers_are_stored_as_null(db, tiny_checkpoint, tmp_path):
+    import torch
+
+    data = torch.load(tiny_checkpoint, weights_only=False)
+    data["metrics"] = {"roc_auc": float("nan"), "weighted_f1": 0.5}
+    data["history"] = [{"epoch": 1, "val_weighted_f1": float("nan")}]
+    path = tmp_path / "nan.pt"
+    torch.save(data, path)
+    version = model_version_register(checkpoint=path, name="with-nan")
+    version.refresh_from_db()
+    assert version.metrics == {"roc_auc": None, "weighted_f1": 0.5}
+    assert version.training_summary["history"] == [{"epoch": 1, "val_weighted_f1": None}]

@@ -10,8 +10,8 @@ from django.utils import timezone
 from allreview.audit.models import AuditEvent
 from allreview.cases.classification import case_classify
 from allreview.cases.ingest import IncomingFile
-from allreview.cases.models import Prediction
-from allreview.cases.services import case_upload
+from allreview.cases.models import Case, Prediction
+from allreview.cases.services import case_upload, label_set
 from allreview.mlmodels.models import ModelStatus
 from allreview.mlmodels.selectors import model_version_production
 from allreview.training import services
@@ -180,3 +180,63 @@ def test_adding_patients_to_the_frozen_set_is_audited(reviewed_project, alice):
     )
     event = AuditEvent.objects.get(action="evaluation_set.add")
     assert event.after == {"patients": ["A1", "H1"]} and event.actor == alice
+
+
+def test_frozen_set_takes_patients_by_their_majority_class_and_leaves_two_to_train(
+    lab_a, alice, cell_bytes
+):
+    from tests.training.conftest import signed_off_case
+
+    TrainingPolicy.objects.create(project=lab_a, profile="tiny", evaluation_share=0.5)
+    for i, patient in enumerate(["M1", "M2", "M3", "M4"]):
+        # every patient has some blasts; M1 and M2 mostly blasts, M3 and M4 mostly normal cells
+        signed_off_case(
+            project=lab_a,
+            user=alice,
+            patient=patient,
+            label="all",
+            n=3 if i < 2 else 1,
+            seed=10 + i,
+            cell_bytes=cell_bytes,
+        )
+    for i, patient in enumerate(["M3", "M4"]):
+        case = Case.objects.get(patient_code=patient)
+        Case.objects.filter(pk=case.pk).update(status="in_review")
+        for j in range(3):
+            extra = case_upload(
+                project=lab_a,
+                user=alice,
+                patient_code=patient,
+                files=[IncomingFile("x.png", cell_bytes(50 + 10 * i + j, label="hem"))],
+            )
+            label_set(cell=extra.cells.get(), user=alice, value="hem")
+            Case.objects.filter(pk=extra.pk).update(status="signed_off")
+        Case.objects.filter(pk=case.pk).update(status="signed_off")
+    services.evaluation_set_ensure(project=lab_a, share=0.5)
+    assert not EvaluationPatient.objects.exists()  # two per class: none can be spared
+
+    for i, patient in enumerate(["M5", "M6"]):
+        signed_off_case(
+            project=lab_a,
+            user=alice,
+            patient=patient,
+            label="hem",
+            n=2,
+            seed=30 + i,
+            cell_bytes=cell_bytes,
+        )
+    services.evaluation_set_ensure(project=lab_a, share=0.5)
+    frozen = set(EvaluationPatient.objects.values_list("patient_code", flat=True))
+    # four mostly-normal patients: half frozen, two left to train; the blast side still too small
+    assert frozen == {"M3", "M5"}
+
+
+def test_a_run_with_a_single_patient_is_skipped_and_says_why(lab_a, alice, cell_bytes):
+    from tests.training.conftest import signed_off_case
+
+    signed_off_case(
+        project=lab_a, user=alice, patient="ONE", label="hem", n=3, seed=1, cell_bytes=cell_bytes
+    )
+    run = training_run_request(project=lab_a, trigger=RunTrigger.MANUAL)
+    assert run.status == RunStatus.SKIPPED
+    assert "Too few patients to train: 1" in run.reason
