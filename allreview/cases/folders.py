@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,10 +64,3 @@ def read_cnmc_layout(root: Path) -> tuple[list[FolderCase], list[FolderProblem]]
 def read_plain_folder(root: Path, patient_code: str) -> FolderCase:
     files = [(p, "") for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")]
     return FolderCase(patient_code, files)
-
-
-def group_sizes(cases: list[FolderCase]) -> dict[str, int]:
-    sizes: dict[str, int] = defaultdict(int)
-    for case in cases:
-        sizes[case.patient_code] += len(case.files)
-    return dict(sizes)

@@ -100,17 +100,6 @@ def case_cells(*, case: Case, label: Any = None, model_hidden: bool = False) -> 
     )
 
 
-def case_counts(*, case: Case) -> dict[str, int]:
-    """Per-class counts: predicted by the case's model, and the reviewers' current labels."""
-    cells = case_cells(case=case)
-    return cells.aggregate(
-        total=Count("id"),
-        predicted_all=Count("id", filter=Q(predicted_label=CellClass.ALL)),
-        predicted_hem=Count("id", filter=Q(predicted_label=CellClass.HEM)),
-        reviewed=Count("id", filter=Q(current_label__isnull=False)),
-    )
-
-
 # --- Review workspace -------------------------------------------------------------------------
 # A Label row with the blank value ("cleared", written only by undo) means "unreviewed again":
 # these selectors treat it as no label.
