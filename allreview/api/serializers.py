@@ -20,6 +20,15 @@ class CaseSerializer(serializers.ModelSerializer):
     n_reviewed = serializers.IntegerField(read_only=True)
     progress_percent = serializers.IntegerField(read_only=True)
 
+    # A blinded reader must not learn how far the others are, nor the model's tally.
+    BLINDED_FIELDS = ("n_predicted_blasts", "n_reviewed")
+
+    def to_representation(self, instance: Case) -> dict:
+        data = super().to_representation(instance)
+        if getattr(instance, "viewer_blinded", False):
+            data.update(dict.fromkeys(self.BLINDED_FIELDS))
+        return data
+
     class Meta:
         model = Case
         fields = [

@@ -54,6 +54,9 @@ def case_list_for_user(*, user: Any) -> QuerySet[Case]:
                 )
             ),
             n_reviewed=_count(cells.filter(labels__isnull=False)),
+            viewer_blinded=Exists(
+                CaseReader.objects.filter(case_id=OuterRef("pk"), user_id=user.pk, blinded=True)
+            ),
         )
     )
 
