@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import shutil
 import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 
+from allreview.lib.storage import local_path
 from allreview.mlmodels.models import ModelVersion
+from classifier.checkpoint import file_sha256
 from classifier.inference import Predictor
 
 logger = logging.getLogger(__name__)
@@ -21,27 +20,9 @@ _loaded: dict[str, object] = {}
 
 
 def checkpoint_local_path(model_version: ModelVersion) -> Path:
-    """A local file for the checkpoint: the stored file itself, or a cached copy from remote storage."""
-    name = model_version.checkpoint.name
-    try:
-        return Path(default_storage.path(name))
-    except NotImplementedError:
-        cache = Path(settings.VAR_DIR) / "model-cache" / f"{model_version.sha256}.pt"
-        if not cache.exists():
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_suffix(".part")
-            with default_storage.open(name, "rb") as src, partial.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
-            partial.replace(cache)
-        return cache
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """A local file for the checkpoint (cached by sha256 when storage is remote)."""
+    cache = Path(settings.VAR_DIR) / "model-cache" / f"{model_version.sha256}.pt"
+    return local_path(model_version.checkpoint.name, cache)
 
 
 def _key(model_version: ModelVersion) -> str:

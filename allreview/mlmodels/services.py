@@ -12,8 +12,7 @@ from django.utils import timezone
 from allreview.audit.services import audit_record
 from allreview.lib.jsonsafe import json_safe
 from allreview.mlmodels.models import ModelStatus, ModelVersion
-from allreview.mlmodels.runtime import file_sha256
-from classifier.checkpoint import load_checkpoint
+from classifier.checkpoint import file_sha256, load_checkpoint
 
 
 def model_version_register(*, checkpoint: Path, name: str, notes: str = "") -> ModelVersion:

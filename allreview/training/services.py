@@ -12,7 +12,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
@@ -21,6 +20,7 @@ from django.utils import timezone
 from allreview.audit.services import audit_record
 from allreview.cases.models import Case, CaseStatus
 from allreview.lib.jsonsafe import json_safe
+from allreview.lib.storage import local_path
 from allreview.mlmodels.models import ModelVersion
 from allreview.mlmodels.selectors import model_version_production
 from allreview.mlmodels.services import model_version_promote, model_version_register
@@ -265,15 +265,7 @@ def _samples(cells: list[LabelledCell], policy: TrainingPolicy) -> list[Sample]:
 
 
 def _local_image(name: str) -> Path:
-    try:
-        return Path(default_storage.path(name))
-    except NotImplementedError:  # remote storage: a local copy for the data loader
-        target = Path(settings.VAR_DIR) / "training" / "cache" / name
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with default_storage.open(name, "rb") as src:
-                target.write_bytes(src.read())
-        return target
+    return local_path(name, Path(settings.VAR_DIR) / "training" / "cache" / name)
 
 
 def _on_epoch(run_id: int, report: EpochReport) -> None:
