@@ -32,10 +32,11 @@ from allreview.projects.selectors import project_ids_for
 from allreview.review.models import CaseReader
 
 
-def _count(queryset: QuerySet[Any]) -> Coalesce:
-    """A correlated count of distinct cells: one per annotation, so list pages stay one query."""
+def count_per_case(queryset: QuerySet[Any], *, distinct: bool = False) -> Coalesce:
+    """A correlated count of the queryset's rows for the outer case: one subquery per column,
+    so list pages stay one query. `distinct` counts cells once when the filter joins labels."""
     counted = (
-        queryset.order_by().values("case_id").annotate(n=Count("id", distinct=True)).values("n")
+        queryset.order_by().values("case_id").annotate(n=Count("id", distinct=distinct)).values("n")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
@@ -46,14 +47,14 @@ def case_list_for_user(*, user: Any) -> QuerySet[Case]:
         Case.objects.filter(project_id__in=project_ids_for(user=user, action=Action.VIEW))
         .select_related("project", "model_version")
         .annotate(
-            n_cells=_count(cells),
-            n_predicted_blasts=_count(
+            n_cells=count_per_case(cells),
+            n_predicted_blasts=count_per_case(
                 cells.filter(
                     predictions__model_version_id=OuterRef("model_version_id"),
                     predictions__label=CellClass.ALL,
                 )
             ),
-            n_reviewed=_count(cells.filter(labels__isnull=False)),
+            n_reviewed=count_per_case(cells.filter(labels__isnull=False), distinct=True),
             viewer_blinded=Exists(
                 CaseReader.objects.filter(case_id=OuterRef("pk"), user_id=user.pk, blinded=True)
             ),

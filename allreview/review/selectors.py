@@ -6,12 +6,10 @@ from typing import Any
 
 from django.db.models import (
     BooleanField,
-    Count,
     Exists,
     ExpressionWrapper,
     F,
     FloatField,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
@@ -21,10 +19,11 @@ from django.db.models import (
     When,
 )
 from django.db.models import Case as Case_
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models.functions import NullIf
 
 from allreview.cases.models import Case, CaseStatus, Cell, CellClass, Label, Prediction
 from allreview.cases.selectors import (
+    count_per_case,
     own_read_subquery,
     review_label_subquery,
     unadjudicated_disputed_filter,
@@ -46,11 +45,6 @@ WORKLIST_SORTS = {
     "blast": "blast_percent",
     "reviewed": "reviewed_percent",
 }
-
-
-def _count(queryset: QuerySet[Any]) -> Coalesce:
-    counted = queryset.order_by().values("case_id").annotate(n=Count("id")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def _percent(part: str, whole: str) -> ExpressionWrapper:
@@ -91,10 +85,12 @@ def worklist_for_user(
         .prefetch_related(Prefetch("readers", queryset=readers))
         .annotate(blinded=Exists(blinded))
         .annotate(
-            n_cells=_count(cells),
-            n_predicted_blasts=_count(blasts),
+            n_cells=count_per_case(cells),
+            n_predicted_blasts=count_per_case(blasts),
             # a blinded reader's progress is their own: the shared count would leak others' reads
-            n_reviewed=Case_(When(blinded=True, then=_count(mine)), default=_count(reviewed)),
+            n_reviewed=Case_(
+                When(blinded=True, then=count_per_case(mine)), default=count_per_case(reviewed)
+            ),
             model_hidden=Case_(
                 When(blinded=True, project__blind_model_call=True, then=Value(True)),
                 default=Value(False),
