@@ -13,10 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from allreview.mlmodels.models import ModelVersion
 from allreview.mlmodels.selectors import model_version_production
-from allreview.projects.access import project_for
+from allreview.projects.access import project_and_role_for, project_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
-from allreview.projects.selectors import membership_role
 from allreview.training import charts, selectors, services
 from allreview.training.models import EvaluationPatient, RunTrigger, TrainingRun
 from allreview.training.scoring import latest_score
@@ -35,8 +34,7 @@ def _png(data: bytes) -> HttpResponse:
 @login_required
 @require_GET
 def registry(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project(request, project_id)
-    role = membership_role(user=request.user, project_id=project_id)
+    project, role = project_and_role_for(user=request.user, project_id=project_id)
     context = {
         "project": project,
         "rows": selectors.registry_rows(project=project),
@@ -49,9 +47,8 @@ def registry(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def model_detail(request: HttpRequest, project_id: int, version_id: int) -> HttpResponse:
-    project = _project(request, project_id)
+    project, role = project_and_role_for(user=request.user, project_id=project_id)
     version = get_object_or_404(ModelVersion, pk=version_id)
-    role = membership_role(user=request.user, project_id=project_id)
     context = {
         "project": project,
         "version": version,
@@ -114,8 +111,7 @@ def model_compare(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def runs(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project(request, project_id)
-    role = membership_role(user=request.user, project_id=project_id)
+    project, role = project_and_role_for(user=request.user, project_id=project_id)
     context = {
         "project": project,
         "runs": TrainingRun.objects.filter(project=project).select_related("candidate")[:50],
