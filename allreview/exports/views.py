@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from allreview.audit.services import audit_record
 from allreview.exports import streams
 from allreview.exports.selectors import export_cells, export_columns
-from allreview.lib.csvstream import csv_response
+from allreview.lib.csvstream import csv_response, download_response
 from allreview.projects.access import project_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
@@ -19,13 +19,6 @@ def _project(request: HttpRequest, project_id: int, kind: str) -> Project:
     project = project_for(user=request.user, project_id=project_id, action=Action.ADJUDICATE)
     audit_record(action=f"export.{kind}", actor=request.user, project_id=project.pk)
     return project
-
-
-def _stream(content: object, content_type: str, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @login_required
@@ -43,7 +36,7 @@ def cells_csv(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
 @require_GET
 def cells_json(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
     project = _project(request, project_id, "json")
-    return _stream(
+    return download_response(
         streams.json_array(export_cells(project=project)),
         "application/json",
         f"allreview-project{project.pk}-cells.json",
@@ -55,6 +48,6 @@ def cells_json(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
 def cnmc_zip(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
     project = _project(request, project_id, "cnmc")
     cells = export_cells(project=project, final_only=True)
-    return _stream(
+    return download_response(
         streams.cnmc_zip(cells), "application/zip", f"allreview-project{project.pk}-cnmc.zip"
     )

@@ -32,10 +32,17 @@ def csv_rows(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[s
         yield writer.writerow([_cell(value) for value in row])
 
 
-def csv_response(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+def download_response(
+    content: Iterable[Any], content_type: str, filename: str
 ) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_rows(header, rows), content_type="text/csv; charset=utf-8")
+    """A streamed attachment that no shared cache keeps (exports hold patient data)."""
+    response = StreamingHttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def csv_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> StreamingHttpResponse:
+    return download_response(csv_rows(header, rows), "text/csv; charset=utf-8", filename)
