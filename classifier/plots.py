@@ -41,12 +41,16 @@ def training_curves(history: Sequence[object], path: Path, title: str = "") -> P
     return _save(fig, path)
 
 
-def confusion_plot(confusion: Sequence[Sequence[int]], path: Path) -> Path:
+def confusion_figure(
+    confusion: Sequence[Sequence[int]], title: str = "confusion matrix"
+) -> plt.Figure:
+    """Rows: true hem/all; columns: predicted hem/all."""
     cm = np.asarray(confusion)
     fig, ax = plt.subplots(figsize=(3.8, 3.4))
     ax.imshow(cm, cmap="Blues")
     for (i, j), value in np.ndenumerate(cm):
-        ax.text(j, i, str(value), ha="center", va="center")
+        colour = "white" if value > cm.max() / 2 else "black"
+        ax.text(j, i, str(value), ha="center", va="center", color=colour)
     ax.set(
         xticks=[0, 1],
         yticks=[0, 1],
@@ -54,9 +58,13 @@ def confusion_plot(confusion: Sequence[Sequence[int]], path: Path) -> Path:
         yticklabels=["hem", "all"],
         xlabel="predicted",
         ylabel="true",
-        title="confusion matrix",
+        title=title,
     )
-    return _save(fig, path)
+    return fig
+
+
+def confusion_plot(confusion: Sequence[Sequence[int]], path: Path) -> Path:
+    return _save(confusion_figure(confusion), path)
 
 
 def roc_plot(targets: Sequence[int], probabilities: Sequence[float], path: Path) -> Path:
@@ -68,11 +76,13 @@ def roc_plot(targets: Sequence[int], probabilities: Sequence[float], path: Path)
     return _save(fig, path)
 
 
-def reliability_plot(targets: Sequence[int], probabilities: Sequence[float], path: Path) -> Path:
-    bins = reliability_bins(np.asarray(targets), np.asarray(probabilities))
+def reliability_figure(targets: Sequence[int], probabilities: Sequence[float]) -> plt.Figure:
+    """Observed blast frequency against predicted probability; the diagonal is perfect."""
     fig, ax = plt.subplots(figsize=(3.8, 3.6))
     ax.plot([0, 1], [0, 1], "--", color="grey")
-    ax.plot(bins["confidence"], bins["frequency"], "o-")
+    if len(targets):
+        bins = reliability_bins(np.asarray(targets), np.asarray(probabilities))
+        ax.plot(bins["confidence"], bins["frequency"], "o-")
     ax.set(
         xlabel="predicted blast probability",
         ylabel="observed blast frequency",
@@ -80,7 +90,11 @@ def reliability_plot(targets: Sequence[int], probabilities: Sequence[float], pat
         xlim=(0, 1),
         ylim=(0, 1),
     )
-    return _save(fig, path)
+    return fig
+
+
+def reliability_plot(targets: Sequence[int], probabilities: Sequence[float], path: Path) -> Path:
+    return _save(reliability_figure(targets, probabilities), path)
 
 
 def evaluation_plots(

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from allreview.lib.charts import figure_png as _png
-from classifier.metrics import reliability_bins
+from classifier.plots import confusion_figure, reliability_figure
 
 
 def curves_png(history: Sequence[dict[str, Any]], title: str = "") -> bytes:
@@ -29,40 +28,12 @@ def curves_png(history: Sequence[dict[str, Any]], title: str = "") -> bytes:
     return _png(fig)
 
 
-def confusion_png(confusion: Sequence[Sequence[int]]) -> bytes:
-    matrix = np.asarray(confusion or [[0, 0], [0, 0]])
-    fig, ax = plt.subplots(figsize=(3.6, 3.2))
-    ax.imshow(matrix, cmap="Purples")
-    for (i, j), value in np.ndenumerate(matrix):
-        colour = "white" if value > matrix.max() / 2 else "black"
-        ax.text(j, i, str(value), ha="center", va="center", color=colour, fontsize=13)
-    ax.set(
-        xticks=[0, 1],
-        yticks=[0, 1],
-        xticklabels=["normal", "blast"],
-        yticklabels=["normal", "blast"],
-        xlabel="model",
-        ylabel="final label",
-        title="frozen evaluation set",
-    )
-    return _png(fig)
+def confusion_png(confusion: Sequence[Sequence[int]] | None) -> bytes:
+    return _png(confusion_figure(confusion or [[0, 0], [0, 0]], "frozen evaluation set"))
 
 
 def reliability_png(targets: Sequence[int], probabilities: Sequence[float]) -> bytes:
-    fig, ax = plt.subplots(figsize=(3.6, 3.2))
-    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
-    if len(targets):
-        bins = reliability_bins(np.asarray(targets), np.asarray(probabilities))
-        ax.plot(bins["confidence"], bins["frequency"], "o-", label="model")
-    ax.set(
-        xlabel="predicted blast probability",
-        ylabel="observed blast share",
-        xlim=(0, 1),
-        ylim=(0, 1),
-        title="reliability",
-    )
-    ax.legend(loc="upper left")
-    return _png(fig)
+    return _png(reliability_figure(targets, probabilities))
 
 
 def drift_png(rows: Sequence[dict[str, Any]]) -> bytes:
