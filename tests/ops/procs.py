@@ -1,5 +1,5 @@
 """Production-mode processes for the slow ops tests: gunicorn, Celery workers and beat started
-as subprocesses with the real settings module against the pytest database and Redis db 15."""
+as subprocesses with the real settings module against the pytest database and the suite's Redis database."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ import redis
 from django.db import connection
 
 REPO = Path(__file__).resolve().parents[2]
-BROKER_URL = "redis://127.0.0.1:6379/15"
+# The suite's broker (tests/settings.py: db 15 unless CELERY_BROKER_URL says otherwise), so two
+# checkouts can run their suites side by side on separate Redis databases.
+BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 SECRET = "smoke-test-production-secret-" + "k9Z2" * 12
 
 
