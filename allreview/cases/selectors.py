@@ -26,10 +26,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, NullIf
 from django.db.models.lookups import Exact, GreaterThanOrEqual
 
-from allreview.cases.models import Case, Cell, CellClass, Label, LabelKind, LabelValue
-from allreview.projects.permissions import Action
-from allreview.projects.selectors import project_ids_for
-from allreview.review.models import CaseReader
+from allreview.cases.models import Case, CaseStatus, Cell, CellClass, Label, LabelKind, LabelValue
+from allreview.projects.permissions import Action, role_allows
+from allreview.projects.selectors import membership_role, project_ids_for
+from allreview.review.models import CaseReader, SignedCell
 
 
 def count_per_case(queryset: QuerySet[Any], *, distinct: bool = False) -> Coalesce:
@@ -353,12 +353,15 @@ def final_label_subquery() -> Coalesce:
 
 @dataclass(frozen=True)
 class ReadingView:
-    """How one user sees a case: whose labels, and whether the model's call is shown."""
+    """How one user sees a case: whose labels, whether the model's call and the imported truth
+    are shown, and whether they may label it. The one rule pages, JSON and the API all ask."""
 
     double_read: bool
     reader: bool  # the user is one of the case's assigned readers
     blinded: bool
     model_hidden: bool
+    taken: bool = False  # someone reads the case (one or more readers)
+    lead: bool = False  # the user is an adjudicator or admin of the project
 
     @property
     def own_reads(self) -> bool:
@@ -366,19 +369,40 @@ class ReadingView:
         return self.reader and (self.double_read or self.blinded)
 
     @property
+    def truth_hidden(self) -> bool:
+        """The imported ground truth would unblind a blinded read."""
+        return self.blinded
+
+    @property
     def may_label(self) -> bool:
-        """A double-read case is labelled by its readers only; leads adjudicate instead."""
-        return self.reader or not self.double_read
+        """A taken case is labelled by its readers; a lead may step in on a single-read case
+        (audited as such), while a double-read case is settled by adjudication instead."""
+        if self.reader or not self.taken:
+            return True
+        return self.lead and not self.double_read
+
+    @property
+    def lead_override(self) -> bool:
+        """A lead labelling or signing a case someone else reads: audited as such."""
+        return self.taken and not self.reader
 
 
-def reading_view(*, case: Case, user: Any) -> ReadingView:
+ASK = "?"  # reading_view's role not known yet: one more query finds it
+
+
+def reading_view(*, case: Case, user: Any, role: str | None = ASK) -> ReadingView:
+    """The user's view of the case; pass `role` when the caller has already asked for it."""
     readers = dict(CaseReader.objects.filter(case=case).values_list("user_id", "blinded"))
     blinded = bool(readers.get(user.pk))
+    if role == ASK:
+        role = membership_role(user=user, project_id=case.project_id)
     return ReadingView(
         double_read=len(readers) >= 2,
         reader=user.pk in readers,
         blinded=blinded,
         model_hidden=blinded and case.project.blind_model_call,
+        taken=bool(readers),
+        lead=role_allows(role, Action.ADJUDICATE),
     )
 
 
@@ -409,8 +433,90 @@ def cells_reads(*, cell_ids: list[int]) -> dict[int, dict[str, str]]:
     return {c: {r: v for r, v in values.items() if v} for c, values in reads.items()}
 
 
+def cells_reads_by_anyone(*, cell_ids: list[int]) -> dict[int, dict[str, str]]:
+    """cell id -> {user: newest READ value} for everyone who read the cells (cleared left out):
+    what agreement compares, recorded at sign-off."""
+    rows = (
+        Label.objects.filter(cell_id__in=cell_ids, kind=LabelKind.READ)
+        .order_by("id")
+        .values_list("cell_id", "user__username", "value")
+    )
+    reads: dict[int, dict[str, str]] = defaultdict(dict)
+    for cell_id, reader, value in rows:
+        reads[cell_id][reader] = value  # ascending ids: the newest wins
+    return {c: {r: v for r, v in values.items() if v} for c, values in reads.items()}
+
+
 def newest_label_id(*, cell_id: int) -> int | None:
     """The version an adjudicator's view carries: any new label of the cell changes it."""
     return (
         Label.objects.filter(cell_id=cell_id).order_by("-id").values_list("id", flat=True).first()
     )
+
+
+def visible_label_history(*, cell: Cell, user: Any, view: ReadingView) -> QuerySet[Label]:
+    """The label rows of a cell the user may see: a blinded reader only their own reads."""
+    rows = Label.objects.filter(cell=cell)
+    if view.blinded:
+        rows = rows.filter(user=user, kind=LabelKind.READ)
+    return rows
+
+
+def blinded_open_case_ids(*, user: Any) -> QuerySet[CaseReader]:
+    """Cases the user reads blinded and that are not signed off: there the user must not see
+    other reads anywhere (queue, exports, audit), even as a lead. A subquery, not a list."""
+    return (
+        CaseReader.objects.filter(user_id=user.pk, blinded=True)
+        .exclude(case__status=CaseStatus.SIGNED_OFF)
+        .values("case_id")
+    )
+
+
+def cells_as_seen(*, case: Case, user: Any, cell_ids: list[int]) -> dict[str, Any]:
+    """The current state of some cells as the user would see them on a fresh page: the label,
+    and the model's call of the case's current model version (unless hidden from them). What a
+    409 answers so the page can show what is there now."""
+    view = reading_view(case=case, user=user)
+    label = viewer_label(case=case, user=user, view=view)
+    rows = (
+        case_cells(case=case, label=label, model_hidden=view.model_hidden)
+        .filter(pk__in=cell_ids)
+        .values("id", "current_label", "predicted_label", "probability", "uncertainty")
+    )
+    return {
+        "model_version": None if view.model_hidden else case.model_version_id,
+        "cells": [
+            {
+                "cell": r["id"],
+                "label": r["current_label"] or None,
+                "predicted_label": r["predicted_label"],
+                "probability": r["probability"],
+                "uncertainty": r["uncertainty"],
+            }
+            for r in rows
+        ],
+    }
+
+
+# --- The signed record ----------------------------------------------------------------------------
+# What a sign-off recorded per cell (review.SignedCell). Exports, agreement and retraining read
+# these rows: the live labels can change after a reopen, the record of a sign-off cannot.
+
+
+def signed_cells() -> QuerySet[SignedCell]:
+    """For a subquery on cells: the cell's row in its case's newest sign-off. A cell belongs to
+    one case, so its newest SignedCell row is from the newest sign-off of that case."""
+    return SignedCell.objects.filter(cell_id=OuterRef("pk")).order_by("-sign_off_id")
+
+
+def signed_label_subquery() -> Case_:
+    """The final label a cell was signed with, for cells of cases that are signed off now (NULL
+    for open or reopened cases, and for cells signed unreviewed)."""
+    signed = NullIf(Subquery(signed_cells().values("label")[:1]), Value(""))
+    return Case_(When(case__status=CaseStatus.SIGNED_OFF, then=signed), default=Value(None))
+
+
+def signed_sign_off_subquery() -> Case_:
+    """The id of the sign-off a signed-off cell's record comes from (NULL when open)."""
+    signed = Subquery(signed_cells().values("sign_off_id")[:1])
+    return Case_(When(case__status=CaseStatus.SIGNED_OFF, then=signed), default=Value(None))

@@ -12,7 +12,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from allreview.audit.services import audit_record
@@ -22,6 +21,7 @@ from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
 from allreview.projects.selectors import membership_role
 from allreview.review import selectors, services
+from allreview.review.refusals import refusal_json, refusal_page, safe_next
 
 CELLS_PER_PAGE = 50
 
@@ -36,9 +36,9 @@ def _project_for(request: HttpRequest, project_id: int, action: Action) -> Proje
 
 
 def _queue_context(request: HttpRequest, project: Project) -> dict[str, Any]:
-    page = Paginator(selectors.adjudication_queue(project=project), CELLS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(
+        selectors.adjudication_queue(project=project, user=request.user), CELLS_PER_PAGE
+    ).get_page(request.GET.get("page"))
     reads = case_selectors.cells_reads(cell_ids=[c.pk for c in page.object_list])
     for cell in page.object_list:
         cell.reads = sorted(reads.get(cell.pk, {}).items())
@@ -70,17 +70,15 @@ def _seen(raw: Any) -> int | None:
 
 def _back(request: HttpRequest) -> HttpResponse:
     """Back to the page the form came from, if it is one of ours."""
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("review:case_list")
-    return redirect(target)
+    return redirect(safe_next(request, "review:case_list"))
 
 
-def _adjudication_refused(request: HttpRequest, wants_json: bool, detail: str) -> HttpResponse:
+def _adjudication_refused(
+    request: HttpRequest, wants_json: bool, exc: ValidationError | PermissionDenied
+) -> HttpResponse:
     if wants_json:
-        return JsonResponse({"detail": detail}, status=400)
-    messages.error(request, f"Not recorded: {detail}")
-    return _back(request)
+        return refusal_json(exc)
+    return refusal_page(request, exc, back=safe_next(request, "review:case_list"))
 
 
 @login_required
@@ -105,12 +103,8 @@ def cell_adjudicate(request: HttpRequest, cell_id: int) -> HttpResponse:
             messages.error(request, f"Not recorded: {exc}")
             return _queue_conflict(request, cell.case.project_id)
         return JsonResponse({"detail": str(exc), "newest": exc.newest}, status=409)
-    except PermissionDenied as exc:
-        if wants_json:
-            return JsonResponse({"detail": str(exc)}, status=403)
-        raise
-    except ValidationError as exc:
-        return _adjudication_refused(request, wants_json, " ".join(exc.messages))
+    except (PermissionDenied, ValidationError) as exc:
+        return _adjudication_refused(request, wants_json, exc)
     if wants_json:
         return JsonResponse({"cell": cell.pk, "value": label.value, "label": label.pk}, status=201)
     messages.success(request, f"Cell #{cell.pk} adjudicated: {label.get_value_display()}.")

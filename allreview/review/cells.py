@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
@@ -19,6 +18,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from allreview.cases import selectors as case_selectors
@@ -27,6 +27,7 @@ from allreview.cases.models import Case, Cell, Prediction
 from allreview.cases.selectors import ReadingView
 from allreview.projects.selectors import project_ids_for
 from allreview.review.gallery import summary_html
+from allreview.review.refusals import Refusal, refusal_json, refusal_page
 from allreview.review.saliency import saliency_request
 from allreview.review.summary import case_summary
 
@@ -34,10 +35,8 @@ MAX_CELLS_PER_ACTION = 5000
 ACCEPT_MODEL = "model"  # the value that means "accept the model's call" (the Enter key)
 
 
-def _refusal(exc: ValidationError | PermissionDenied) -> JsonResponse:
-    if isinstance(exc, PermissionDenied):
-        return JsonResponse({"detail": str(exc)}, status=403)
-    return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
+def _refusal(exc: Refusal) -> JsonResponse:
+    return refusal_json(exc)
 
 
 def _visible_case(request: HttpRequest, case_id: int) -> Case:
@@ -66,16 +65,39 @@ def _cell_ids(body: dict[str, Any]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _model_calls(case: Case, cell_ids: list[int]) -> dict[int, str]:
-    calls = dict(
-        Prediction.objects.filter(
-            cell_id__in=cell_ids, model_version_id=case.model_version_id
-        ).values_list("cell_id", "label")
-    )
-    missing = [i for i in cell_ids if i not in calls]
+def _seen(body: dict[str, Any], ids: list[int]) -> dict[int, str | None] | None:
+    """{"<cell id>": label or null}: the label each cell showed when the action was taken.
+    Absent: no check (an API client that does not say what it saw)."""
+    seen = body.get("seen")
+    if seen is None:
+        return None
+    if not isinstance(seen, dict):
+        raise ValidationError("'seen' must map cell ids to the label each showed (or null)")
+    shown: dict[int, str | None] = {}
+    for key, value in seen.items():
+        if not str(key).isdigit() or not (value is None or isinstance(value, str)):
+            raise ValidationError("'seen' must map cell ids to the label each showed (or null)")
+        shown[int(key)] = value or None
+    missing = [i for i in ids if i not in shown]
     if missing:
-        raise ValidationError(f"cell {missing[0]} has no prediction to accept")
-    return {i: calls[i] for i in cell_ids}
+        raise ValidationError(f"'seen' has no entry for cell {missing[0]}")
+    return shown
+
+
+def _model_version(body: dict[str, Any]) -> int | None:
+    value = body.get("model_version")
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ValidationError("'model_version' must be the id of the model version shown")
+    return value
+
+
+def request_id(request: HttpRequest, body: dict[str, Any] | None = None) -> str:
+    """The client's id for this write (Idempotency-Key header, or a `request_id` field)."""
+    raw = request.headers.get("Idempotency-Key") or (body or {}).get("request_id") or ""
+    raw = raw if isinstance(raw, str) else ""
+    if len(raw) > 64:
+        raise ValidationError("a request id has at most 64 characters")
+    return raw.strip()
 
 
 def _batch_response(
@@ -89,25 +111,43 @@ def _batch_response(
             "changes": changes,
             "summary_html": summary_html(request, case, summary),
             "open_cells": summary.open_cells,
+            "replayed": batch.replayed,
         },
-        status=status,
+        status=200 if batch.replayed else status,
     )
 
 
 @login_required
 @require_POST
 def case_labels(request: HttpRequest, case_id: int) -> JsonResponse:
-    """One action on one or more cells: {"cells": [ids], "value": "all|hem|unsure|artifact|model"}."""
+    """One action on one or more cells: {"cells": [ids], "value": "all|hem|unsure|artifact|model",
+    "seen": {id: label shown or null}, "model_version": id shown (to accept the model's call),
+    "request_id": "..."}. 201 saved, 200 a repeated request id (saved before), 409 with the
+    fresh state when the page showed something that is no longer so."""
     case = _visible_case(request, case_id)
     try:
         body = _json_body(request)
         ids = _cell_ids(body)
-        value = body.get("value")
-        if value == ACCEPT_MODEL and _model_hidden(request, case):
-            raise PermissionDenied("the model's call is hidden from you on this case")
-        values = _model_calls(case, ids) if value == ACCEPT_MODEL else dict.fromkeys(ids, value)
-        batch = case_services.labels_set_bulk(case=case, user=request.user, values=values)
-    except (ValidationError, PermissionDenied) as exc:
+        seen = _seen(body, ids)
+        key = request_id(request, body)
+        if body.get("value") == ACCEPT_MODEL:
+            batch = case_services.labels_accept_model(
+                case=case,
+                user=request.user,
+                cell_ids=ids,
+                model_version_id=_model_version(body),
+                seen=seen,
+                request_id=key,
+            )
+        else:
+            batch = case_services.labels_set_bulk(
+                case=case,
+                user=request.user,
+                values=dict.fromkeys(ids, body.get("value")),
+                seen=seen,
+                request_id=key,
+            )
+    except (ValidationError, PermissionDenied, case_services.StaleLabels) as exc:
         return _refusal(exc)
     return _batch_response(request, case, batch, 201)
 
@@ -128,24 +168,28 @@ def case_labels_undo(request: HttpRequest, case_id: int) -> JsonResponse:
 @login_required
 @require_POST
 def cell_label(request: HttpRequest, cell_id: int) -> HttpResponse:
-    """One cell by form post (redirects back) or fetch (Accept: application/json gets JSON)."""
+    """One cell by form post (redirects back) or fetch (Accept: application/json gets JSON).
+    `seen` (the label shown, blank for none) refuses a call on a stale view with 409; a
+    refused form post gets a page saying why."""
     cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
     if cell is None:
         raise Http404("No such cell")
     wants_json = "application/json" in request.headers.get("Accept", "")
+    seen = {cell.pk: request.POST["seen"] or None} if "seen" in request.POST else None
     try:
         label = case_services.label_set(
-            cell=cell, user=request.user, value=request.POST.get("value", "")
+            cell=cell,
+            user=request.user,
+            value=request.POST.get("value", ""),
+            seen=seen,
+            request_id=request_id(request, {"request_id": request.POST.get("request_id")}),
         )
-    except PermissionDenied:
-        raise  # a role that may not label gets 403, form or fetch alike
-    except ValidationError as exc:
+    except (ValidationError, PermissionDenied, case_services.StaleLabels) as exc:
         if wants_json:
             return _refusal(exc)
-        messages.error(request, " ".join(exc.messages))
-    else:
-        if wants_json:
-            return JsonResponse({"cell": cell.pk, "value": label.value}, status=201)
+        return refusal_page(request, exc, back=reverse("review:case_detail", args=[cell.case_id]))
+    if wants_json:
+        return JsonResponse({"cell": cell.pk, "value": label.value}, status=201)
     return redirect("review:case_detail", case_id=cell.case_id)
 
 

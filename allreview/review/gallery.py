@@ -114,8 +114,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     order = _choice(request, "order", case_selectors.GALLERY_ORDERS, "uncertainty")
     show = _choice(request, "show", case_selectors.GALLERY_FILTERS, "all")
     role = membership_role(user=request.user, project_id=case.project_id)
-    view = case_selectors.reading_view(case=case, user=request.user)
-    summary = case_summary(case=case, user=request.user)
+    view = case_selectors.reading_view(case=case, user=request.user, role=role)
+    summary = case_summary(case=case, user=request.user, view=view)
     locked = case.status == CaseStatus.SIGNED_OFF
     is_lead = role in LEAD_ROLES
     context = {
@@ -129,7 +129,9 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "orders": [] if view.model_hidden else ORDER_NAMES.items(),
         "can_label": role_allows(role, Action.LABEL) and view.may_label and not locked,
         "is_lead": is_lead,
-        "disputed": disputed_count(case=case) if is_lead and view.double_read else 0,
+        "disputed": disputed_count(case=case)
+        if is_lead and view.double_read and not view.blinded
+        else 0,
         "locked": locked,
         "signable": case.status in (CaseStatus.READY, CaseStatus.IN_REVIEW),
         "sign_off": SignOff.objects.filter(case=case).select_related("user").first()

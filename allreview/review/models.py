@@ -53,6 +53,28 @@ class SignOff(AppendOnlyModel):
         return f"sign-off {self.pk} of case {self.case_id}"
 
 
+class SignedCell(AppendOnlyModel):
+    """One cell as a sign-off recorded it: its final label, the model's call of the signed
+    model version and each labeller's newest read. Exports, agreement and retraining read these
+    rows, never the live labels, so nothing done after (or around) a sign-off changes the record."""
+
+    sign_off = models.ForeignKey(SignOff, on_delete=models.PROTECT, related_name="cells")
+    cell = models.ForeignKey("cases.Cell", on_delete=models.PROTECT, related_name="signed")
+    label = models.CharField(max_length=8, blank=True)  # "" when unreviewed or left disputed
+    model_label = models.CharField(max_length=8, blank=True)
+    reads = models.JSONField(default=dict)  # {username: value} of READ labels, cleared left out
+
+    class Meta:
+        ordering = ["sign_off_id", "cell_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["sign_off", "cell"], name="signed_cell_unique")
+        ]
+        indexes = [models.Index(fields=["cell", "-sign_off"], name="signed_cell_newest")]
+
+    def __str__(self) -> str:
+        return f"cell {self.cell_id} as signed in sign-off {self.sign_off_id}"
+
+
 class CaseReopening(AppendOnlyModel):
     """A lead reopened a signed-off case; the sign-off it undid stays as it was."""
 

@@ -23,6 +23,7 @@ from django.db.models.functions import NullIf
 
 from allreview.cases.models import Case, CaseStatus, Cell, CellClass, Label, Prediction
 from allreview.cases.selectors import (
+    blinded_open_case_ids,
     count_per_case,
     own_read_subquery,
     review_label_subquery,
@@ -128,9 +129,10 @@ def percent(part: int, whole: int) -> float | None:
     return 100.0 * part / whole if whole else None
 
 
-def adjudication_queue(*, project: Any) -> QuerySet[Cell]:
+def adjudication_queue(*, project: Any, user: Any) -> QuerySet[Cell]:
     """Cells of the project's open cases whose readers disagree and no adjudicator has settled,
-    with the model's call and the id of the newest label (the version a decision is made on)."""
+    with the model's call and the id of the newest label (the version a decision is made on).
+    Cases the user reads blinded are left out: the queue shows every reader's read."""
     model_call = Prediction.objects.filter(
         cell_id=OuterRef("pk"), model_version_id=OuterRef("case__model_version_id")
     )
@@ -138,6 +140,7 @@ def adjudication_queue(*, project: Any) -> QuerySet[Cell]:
     return (
         Cell.objects.filter(case__project=project)
         .exclude(case__status=CaseStatus.SIGNED_OFF)
+        .exclude(case_id__in=blinded_open_case_ids(user=user))
         .filter(unadjudicated_disputed_filter())
         .select_related("case")
         .annotate(

@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from allreview.audit.services import audit_record
 from allreview.cases import selectors as case_selectors
-from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind, LabelValue
-from allreview.cases.services import require_role
+from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind, LabelValue, Prediction
+from allreview.cases.services import CaseLocked, require_role
 from allreview.projects.models import Role
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import membership_role
-from allreview.review.models import CaseReader, CaseReopening, SignOff
+from allreview.review.models import CaseReader, CaseReopening, SignedCell, SignOff
 
 LEAD_ROLES = frozenset({Role.ADJUDICATOR, Role.ADMIN})
 SIGNABLE = (CaseStatus.READY, CaseStatus.IN_REVIEW)
@@ -47,10 +47,15 @@ def case_sign_off(*, case: Case, user: Any, exception_reason: str = "") -> SignO
     lead signs with a reason for the exception."""
     role = require_role(user=user, project_id=case.project_id, action=Action.LABEL)
     case = _locked(case)
+    if case.status == CaseStatus.SIGNED_OFF:
+        raise CaseLocked()
     if case.status not in SIGNABLE:
         raise ValidationError(
             f"a case that is {case.get_status_display().lower()} cannot be signed"
         )
+    view = case_selectors.reading_view(case=case, user=user)
+    if view.lead_override and not view.lead:
+        raise PermissionDenied("this case is taken: only its readers (or a lead) sign it off")
     counts = case_selectors.case_review_counts(case=case)
     disputed = disputed_count(case=case)
     blocking = open_cells(counts)
@@ -70,6 +75,7 @@ def case_sign_off(*, case: Case, user: Any, exception_reason: str = "") -> SignO
         snapshot=_snapshot(case, counts),
         exception_reason=reason if blocking else "",
     )
+    _signed_cells_record(sign_off)
     Case.objects.filter(pk=case.pk).update(status=CaseStatus.SIGNED_OFF, updated_at=timezone.now())
     audit_record(
         action="case.sign_off",
@@ -82,9 +88,36 @@ def case_sign_off(*, case: Case, user: Any, exception_reason: str = "") -> SignO
             "status": CaseStatus.SIGNED_OFF,
             "counts": counts,
             "exception": sign_off.exception_reason,
+            **({"lead_override": True} if view.lead_override else {}),
         },
     )
     return sign_off
+
+
+def _signed_cells_record(sign_off: SignOff) -> None:
+    """One SignedCell per cell: the final label as in the snapshot, the signed model version's
+    call and each labeller's newest read, so every later reader of the record reads these."""
+    labels = sign_off.snapshot["labels"]
+    cell_ids = [int(c) for c in labels]
+    calls = dict(
+        Prediction.objects.filter(
+            cell_id__in=cell_ids, model_version_id=sign_off.model_version_id
+        ).values_list("cell_id", "label")
+    )
+    reads = case_selectors.cells_reads_by_anyone(cell_ids=cell_ids)
+    SignedCell.objects.bulk_create(
+        (
+            SignedCell(
+                sign_off=sign_off,
+                cell_id=cell,
+                label=labels[str(cell)] or "",
+                model_label=calls.get(cell, ""),
+                reads=reads.get(cell, {}),
+            )
+            for cell in cell_ids
+        ),
+        batch_size=1000,
+    )
 
 
 def disputed_count(*, case: Case) -> int:
@@ -139,6 +172,13 @@ def case_reopen(*, case: Case, user: Any, reason: str) -> CaseReopening:
     return reopening
 
 
+def _require_open(case: Case) -> None:
+    """Readers of a signed-off case are part of what was signed: they change only after a
+    reopen (adding one would void its final labels, removing one could settle disputes)."""
+    if case.status == CaseStatus.SIGNED_OFF:
+        raise CaseLocked()
+
+
 def _reader_names(case: Case) -> list[str]:
     return list(CaseReader.objects.filter(case=case).values_list("user__username", flat=True))
 
@@ -164,6 +204,7 @@ def case_reader_add(
     later ones are blinded as the project says (Project.blind_second_reads)."""
     require_role(user=user, project_id=case.project_id, action=Action.LABEL)
     case = _locked(case)
+    _require_open(case)
     before = _reader_names(case)
     if not (reader == user and not before):
         _require_lead(user=user, project_id=case.project_id, what="assign cases to others")
@@ -181,16 +222,21 @@ def case_reader_add(
 
 @transaction.atomic
 def case_reader_remove(*, case: Case, user: Any, reader: Any) -> None:
-    """Take a reader off the case: leads remove anyone, a reader may give their own read back.
-    Their labels stay in the history but no longer count as reads of the case."""
+    """Take a reader off the case: leads remove anyone, an unblinded reader may give their own
+    read back (a blinded one may not: the case would turn single-read and show them the other
+    reads). Their labels stay in the history but no longer count as reads of the case."""
     require_role(user=user, project_id=case.project_id, action=Action.LABEL)
     if reader != user:
         _require_lead(user=user, project_id=case.project_id, what="take readers off a case")
     case = _locked(case)
+    _require_open(case)
     before = _reader_names(case)
-    deleted, _ = CaseReader.objects.filter(case=case, user=reader).delete()
-    if not deleted:
+    read = CaseReader.objects.filter(case=case, user=reader).first()
+    if read is None:
         raise ValidationError(f"{reader.get_username()} does not read this case")
+    if read.blinded and reader == user:
+        raise PermissionDenied("a blinded reader cannot give back their read; ask a lead")
+    read.delete()
     _audit_readers(case=case, user=user, before=before, removed=reader.get_username())
 
 
@@ -227,7 +273,9 @@ def cell_adjudicate(*, cell: Cell, user: Any, value: str, seen: int | None) -> L
         raise ValidationError(f"{value!r} is not one of {', '.join(LabelValue.values)}")
     case = _locked(cell.case)
     if case.status == CaseStatus.SIGNED_OFF:
-        raise ValidationError("the case is signed off and locked")
+        raise CaseLocked()
+    if case_selectors.reading_view(case=case, user=user).blinded:
+        raise PermissionDenied("you read this case blinded; another lead adjudicates it")
     Cell.objects.select_for_update().filter(pk=cell.pk).values_list("pk", flat=True).get()
     newest = case_selectors.newest_label_id(cell_id=cell.pk)
     if newest != seen:

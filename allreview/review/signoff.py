@@ -1,4 +1,5 @@
-"""Sign-off and reopening: form posts from the case page, redirect back with a message."""
+"""Sign-off and reopening: form posts from the case page. Success redirects back with a message;
+a refusal answers a page saying why (403, 409 or 400), never a redirect."""
 
 from __future__ import annotations
 
@@ -7,14 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from allreview.cases import selectors as case_selectors
 from allreview.review import services
-
-
-def _refusal(exc: ValidationError | PermissionDenied) -> str:
-    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+from allreview.review.refusals import refusal_page
 
 
 @login_required
@@ -28,9 +27,9 @@ def case_sign_off(request: HttpRequest, case_id: int) -> HttpResponse:
             case=case, user=request.user, exception_reason=request.POST.get("exception_reason", "")
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, f"Not signed off: {_refusal(exc)}")
-    else:
-        messages.success(request, f"Case #{case.pk} signed off and locked.")
+        back = reverse("review:case_detail", args=[case.pk])
+        return refusal_page(request, exc, back=back, title="Not signed off")
+    messages.success(request, f"Case #{case.pk} signed off and locked.")
     return redirect("review:case_detail", case_id=case.pk)
 
 
@@ -43,7 +42,7 @@ def case_reopen(request: HttpRequest, case_id: int) -> HttpResponse:
     try:
         services.case_reopen(case=case, user=request.user, reason=request.POST.get("reason", ""))
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, f"Not reopened: {_refusal(exc)}")
-    else:
-        messages.success(request, f"Case #{case.pk} reopened for review.")
+        back = reverse("review:case_detail", args=[case.pk])
+        return refusal_page(request, exc, back=back, title="Not reopened")
+    messages.success(request, f"Case #{case.pk} reopened for review.")
     return redirect("review:case_detail", case_id=case.pk)

@@ -77,13 +77,15 @@ def summarise(
     )
 
 
-def case_summary(*, case: Case, user: Any = None) -> CaseSummary:
+def case_summary(
+    *, case: Case, user: Any = None, view: selectors.ReadingView | None = None
+) -> CaseSummary:
     """The summary as the user sees it: a reader of a double-read case (or a blinded one) gets
     their own reads counted, others the final labels; without a user, the final labels."""
     if user is None:
         counts = selectors.case_review_counts(case=case)
         return summarise(counts, settings.BLAST_FLAG_THRESHOLD)
-    view = selectors.reading_view(case=case, user=user)
+    view = view or selectors.reading_view(case=case, user=user)
     label = selectors.viewer_label(case=case, user=user, view=view)
     counts = selectors.case_review_counts(case=case, label=label)
     if view.model_hidden:

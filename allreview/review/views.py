@@ -6,9 +6,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from allreview.cases import selectors, services
@@ -17,6 +18,7 @@ from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
 from allreview.review.forms import CaseUploadForm
+from allreview.review.refusals import refusal_page
 
 CASES_PER_PAGE = 50
 
@@ -62,8 +64,7 @@ def case_retry(request: HttpRequest, case_id: int) -> HttpResponse:
         raise Http404("No such case")
     try:
         services.case_retry(case=case, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Classification queued again.")
+    except (ValidationError, PermissionDenied) as exc:
+        return refusal_page(request, exc, back=reverse("review:case_detail", args=[case.pk]))
+    messages.success(request, "Classification queued again.")
     return redirect("review:case_detail", case_id=case.pk)

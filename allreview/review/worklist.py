@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from allreview.cases import selectors as case_selectors
@@ -19,6 +20,7 @@ from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
 from allreview.review import selectors, services
+from allreview.review.refusals import refusal_page, safe_next
 
 CASES_PER_PAGE = 50
 COLUMNS = [
@@ -81,10 +83,6 @@ def _visible_case(request: HttpRequest, case_id: int) -> Any:
     return case
 
 
-def _refusal_text(exc: ValidationError | PermissionDenied) -> str:
-    return " ".join(getattr(exc, "messages", [str(exc)]))
-
-
 def _member_reader(case: Any, user_id: str) -> Any:
     """A member of the case's project, or 404: ids of other projects' users are not confirmed."""
     user = (
@@ -110,10 +108,9 @@ def case_readers(request: HttpRequest, case_id: int) -> HttpResponse:
             case=case, user=request.user, reader=reader, blinded=blinded
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _refusal_text(exc))
-    else:
-        blind = " (blinded)" if added.blinded else ""
-        messages.success(request, f"{reader.get_username()} now reads case #{case.pk}{blind}.")
+        return refusal_page(request, exc, back=reverse("review:case_detail", args=[case.pk]))
+    blind = " (blinded)" if added.blinded else ""
+    messages.success(request, f"{reader.get_username()} now reads case #{case.pk}{blind}.")
     return redirect("review:case_detail", case_id=case.pk)
 
 
@@ -125,22 +122,22 @@ def case_reader_remove(request: HttpRequest, case_id: int, user_id: int) -> Http
     try:
         services.case_reader_remove(case=case, user=request.user, reader=reader)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _refusal_text(exc))
-    else:
-        messages.success(request, f"{reader.get_username()} no longer reads case #{case.pk}.")
+        return refusal_page(request, exc, back=reverse("review:case_detail", args=[case.pk]))
+    messages.success(request, f"{reader.get_username()} no longer reads case #{case.pk}.")
     return redirect("review:case_detail", case_id=case.pk)
 
 
 @login_required
 @require_POST
 def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
-    """Take a case nobody reads (I become its reader) or give my read back."""
+    """Take a case nobody reads (I become its reader) or give my read back; then back to `next`
+    if it is a local URL of ours (never an open redirect), else the worklist."""
     case = _visible_case(request, case_id)
     assignee = request.user if request.POST.get("take") else None
+    back = safe_next(request, "review:case_list")
     try:
         services.case_assign(case=case, user=request.user, assignee=assignee)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _refusal_text(exc))
-    else:
-        messages.success(request, f"Case #{case.pk} {'taken' if assignee else 'given back'}.")
-    return redirect(request.POST.get("next") or "review:case_list")
+        return refusal_page(request, exc, back=back)
+    messages.success(request, f"Case #{case.pk} {'taken' if assignee else 'given back'}.")
+    return redirect(back)

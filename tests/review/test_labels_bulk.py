@@ -39,7 +39,8 @@ def test_bulk_relabel_writes_one_label_and_one_audit_event_per_cell(client_dora,
 
 def test_enter_accepts_the_models_call_for_each_cell(client_dora, ready_case):
     ids = cell_ids(ready_case)
-    assert relabel(client_dora, ready_case, ids, "model").status_code == 201
+    payload = {"cells": ids, "value": "model", "model_version": ready_case.model_version_id}
+    assert post(client_dora, f"/cases/{ready_case.pk}/labels/", payload).status_code == 201
     labels = case_current_labels(case=ready_case)
     assert [labels[i] for i in ids] == ["hem"] * 5 + ["all"] * 5
 
@@ -112,9 +113,10 @@ def test_nobody_undoes_another_reviewers_action(client_dora, client_alice, ready
 def test_signed_off_case_refuses_relabel_and_undo(client_dora, ready_case):
     batch = relabel(client_dora, ready_case, cell_ids(ready_case)[:1], "all").json()["batch"]
     type(ready_case).objects.filter(pk=ready_case.pk).update(status=CaseStatus.SIGNED_OFF)
-    assert relabel(client_dora, ready_case, cell_ids(ready_case)[:1], "hem").status_code == 400
+    refused = relabel(client_dora, ready_case, cell_ids(ready_case)[:1], "hem")
+    assert refused.status_code == 409 and "reopen" in refused.json()["detail"]
     url = f"/cases/{ready_case.pk}/labels/undo/"
-    assert post(client_dora, url, {"batch": batch}).status_code == 400
+    assert post(client_dora, url, {"batch": batch}).status_code == 409
     assert Label.objects.count() == 1
 
 

@@ -65,12 +65,17 @@ def test_reopen_needs_a_lead_and_a_reason_and_keeps_the_sign_off(dora, alice, re
 
 def test_sign_off_page_flow_reports_refusals(client_dora, client_alice, dora, ready_case):
     url = f"/cases/{ready_case.pk}/sign-off/"
-    response = client_dora.post(url, follow=True)
-    assert "Not signed off" in response.content.decode()
+    response = client_dora.post(url)
+    assert response.status_code == 400  # a page saying why, not a redirect with a message
+    assert "Not signed off" in response.content.decode() and not SignOff.objects.exists()
     label_all(ready_case, dora)
     body = client_dora.post(url, follow=True).content.decode()
     assert "signed off and locked" in body and "Reopen case" not in body
     body = client_alice.get(f"/cases/{ready_case.pk}/").content.decode()
     assert "Reopen case" in body and 'data-locked="1"' in body
+    again = client_dora.post(url)
+    assert again.status_code == 409 and SignOff.objects.count() == 1
+    refused = client_dora.post(f"/cases/{ready_case.pk}/reopen/", {"reason": "mine"})
+    assert refused.status_code == 403 and "Not reopened" in refused.content.decode()
     client_alice.post(f"/cases/{ready_case.pk}/reopen/", {"reason": "check cell 3"})
     assert CaseReopening.objects.count() == 1
