@@ -10,18 +10,20 @@ from datetime import date
 from itertools import combinations
 from typing import Any
 
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from sklearn.metrics import cohen_kappa_score
 
-from allreview.cases.models import Label, LabelKind, LabelValue, Prediction
+from allreview.cases.models import Case, CaseStatus, Label, LabelKind, LabelValue, Prediction
+from allreview.cases.selectors import blinded_open_case_ids
 from allreview.projects.models import Project
+from allreview.review.models import SignedCell, SignOff
 
 MODEL = "model"
 
 
 @dataclass
 class Reads:
-    """Newest label of each reader per cell, the model's call per cell, and when it was read."""
+    """Newest read of each reader per cell, the model's call per cell, and its month."""
 
     labels: dict[int, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     months: dict[int, date] = field(default_factory=dict)
@@ -32,10 +34,45 @@ class Reads:
         return sorted({reader for values in self.labels.values() for reader in values})
 
 
-def project_reads(*, project: Project) -> Reads:
+def project_reads(*, project: Project, viewer: Any = None) -> Reads:
+    """Reads of the project's cells: a signed-off case as its newest sign-off recorded it
+    (SignedCell: each labeller's newest read, the signed model version's call, the month of
+    sign-off), an open case as it stands (newest reads, the case model's call, the month of
+    the newest read). Open cases the viewer reads blinded are left out: comparing them would
+    show the viewer the other reads."""
     reads = Reads()
+    _signed_reads(reads, project)
+    _open_reads(reads, project, viewer)
+    return reads
+
+
+def _signed_reads(reads: Reads, project: Project) -> None:
+    newest_sign_off = (
+        SignOff.objects.filter(case_id=OuterRef("cell__case_id")).order_by("-id").values("id")[:1]
+    )
     rows = (
-        Label.objects.filter(cell__case__project=project, kind=LabelKind.READ)
+        SignedCell.objects.filter(
+            cell__case__project=project,
+            cell__case__status=CaseStatus.SIGNED_OFF,
+            sign_off_id=Subquery(newest_sign_off),
+        )
+        .order_by("cell_id")
+        .values_list("cell_id", "reads", "model_label", "sign_off__created_at")
+    )
+    for cell_id, cell_reads, model_label, signed_at in rows:
+        if cell_reads:
+            reads.labels[cell_id].update(cell_reads)
+            reads.months[cell_id] = signed_at.date().replace(day=1)
+        if model_label:
+            reads.model[cell_id] = model_label
+
+
+def _open_reads(reads: Reads, project: Project, viewer: Any) -> None:
+    cases = Case.objects.filter(project=project).exclude(status=CaseStatus.SIGNED_OFF)
+    if viewer is not None:
+        cases = cases.exclude(pk__in=blinded_open_case_ids(user=viewer))
+    rows = (
+        Label.objects.filter(cell__case__in=cases, kind=LabelKind.READ)
         .exclude(value="")
         .order_by("id")
         .values_list("cell_id", "user__username", "value", "created_at")
@@ -44,10 +81,9 @@ def project_reads(*, project: Project) -> Reads:
         reads.labels[cell_id][reader] = value  # ascending ids: the newest wins
         reads.months[cell_id] = created.date().replace(day=1)
     calls = Prediction.objects.filter(
-        Q(model_version=F("cell__case__model_version")), cell__case__project=project
+        Q(model_version=F("cell__case__model_version")), cell__case__in=cases
     ).values_list("cell_id", "label")
-    reads.model = dict(calls)
-    return reads
+    reads.model.update(calls)
 
 
 def kappa(pairs: list[tuple[str, str]]) -> float | None:

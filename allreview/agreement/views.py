@@ -16,7 +16,7 @@ from allreview.projects.permissions import Action
 @require_GET
 def agreement(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(user=request.user, project_id=project_id, action=Action.ADJUDICATE)
-    reads = project_reads(project=project)
+    reads = project_reads(project=project, viewer=request.user)
     rows = agreement_rows(reads)
     output = request.GET.get("format")
     if output == "csv":

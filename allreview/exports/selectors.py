@@ -11,7 +11,11 @@ from typing import Any
 from django.db.models import F
 
 from allreview.cases.models import Cell, Label, LabelKind, Prediction
-from allreview.cases.selectors import final_label_subquery
+from allreview.cases.selectors import (
+    blinded_open_case_ids,
+    signed_label_subquery,
+    signed_sign_off_subquery,
+)
 from allreview.projects.models import Project
 
 CHUNK = 2000
@@ -27,7 +31,8 @@ class ExportCell:
     sha256: str
     image: str
     truth: str
-    final_label: str | None
+    final_label: str | None  # as signed: None while the case is not signed off
+    sign_off: int | None
     predictions: dict[str, dict[str, float | str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -49,16 +54,29 @@ def export_columns(*, project: Project) -> tuple[list[str], list[str]]:
     return list(models), list(readers)
 
 
-def export_cells(*, project: Project, final_only: bool = False) -> Iterator[ExportCell]:
+def export_cells(
+    *, project: Project, final_only: bool = False, viewer: Any = None
+) -> Iterator[ExportCell]:
+    """Every cell of the project; the final label is the one its case's sign-off recorded
+    (none while the case is open). With a viewer who reads a case blinded, that case's cells
+    carry only the viewer's own reads and no imported truth until it is signed off."""
     cells = (
         Cell.objects.filter(case__project=project)
         .annotate(
             patient_code=F("case__patient_code"),
             specimen_id=F("case__specimen_id"),
-            final_label=final_label_subquery(),
+            final_label=signed_label_subquery(),
+            sign_off=signed_sign_off_subquery(),
         )
         .order_by("id")
     )
+    hidden: set[int] = set()
+    if viewer is not None:
+        hidden = set(
+            blinded_open_case_ids(user=viewer)
+            .filter(case__project=project)
+            .values_list("case_id", flat=True)
+        )
     if final_only:
         cells = cells.filter(final_label__in=["all", "hem"])
     fields = (
@@ -71,6 +89,7 @@ def export_cells(*, project: Project, final_only: bool = False) -> Iterator[Expo
         "image",
         "truth",
         "final_label",
+        "sign_off",
     )
     last_id = 0
     while True:
@@ -79,6 +98,8 @@ def export_cells(*, project: Project, final_only: bool = False) -> Iterator[Expo
             return
         chunk = [ExportCell(*row) for row in rows]
         _attach(chunk)
+        if hidden:
+            _blind(chunk, hidden, viewer.get_username())
         yield from chunk
         last_id = rows[-1][0]
 
@@ -111,6 +132,13 @@ def _attach(chunk: list[ExportCell]) -> None:
         by_id[cell_id].labels = values
 
 
+def _blind(chunk: list[ExportCell], hidden: set[int], own: str) -> None:
+    for cell in chunk:
+        if cell.case_id in hidden:
+            cell.truth = ""
+            cell.labels = {r: v for r, v in cell.labels.items() if r == own}
+
+
 def as_dict(cell: ExportCell) -> dict[str, Any]:
     return {
         "cell_id": cell.cell_id,
@@ -123,4 +151,5 @@ def as_dict(cell: ExportCell) -> dict[str, Any]:
         "predictions": cell.predictions,
         "labels": cell.labels,
         "final_label": cell.final_label or None,
+        "sign_off": cell.sign_off,
     }

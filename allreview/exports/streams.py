@@ -26,7 +26,7 @@ def csv_header(models: list[str], readers: list[str]) -> list[str]:
     for model in models:
         header += [f"{model}:probability", f"{model}:label", f"{model}:uncertainty"]
     header += [f"reader:{reader}" for reader in readers]
-    return header + ["final_label"]
+    return header + ["final_label", "sign_off"]
 
 
 def csv_values(
@@ -46,7 +46,7 @@ def csv_values(
             p = c.predictions.get(model, {})
             row += [p.get("probability", ""), p.get("label", ""), p.get("uncertainty", "")]
         row += [c.labels.get(reader, "") for reader in readers]
-        yield row + [c.final_label or ""]
+        yield row + [c.final_label or "", c.sign_off or ""]
 
 
 def json_array(cells: Iterable[ExportCell]) -> Iterator[str]:

@@ -1,4 +1,5 @@
-"""Exports of a project's cells for leads: CSV, JSON and a C-NMC-layout zip of final labels."""
+"""Exports of a project's cells for leads: CSV, JSON and a C-NMC-layout zip of the final labels
+as signed off (open cases have none yet)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _project(request: HttpRequest, project_id: int, kind: str) -> Project:
 def cells_csv(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
     project = _project(request, project_id, "csv")
     models, readers = export_columns(project=project)
-    rows = streams.csv_values(export_cells(project=project), models, readers)
+    rows = streams.csv_values(export_cells(project=project, viewer=request.user), models, readers)
     return csv_response(
         f"allreview-project{project.pk}-cells.csv", streams.csv_header(models, readers), rows
     )
@@ -37,7 +38,7 @@ def cells_csv(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
 def cells_json(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
     project = _project(request, project_id, "json")
     return download_response(
-        streams.json_array(export_cells(project=project)),
+        streams.json_array(export_cells(project=project, viewer=request.user)),
         "application/json",
         f"allreview-project{project.pk}-cells.json",
     )
@@ -47,7 +48,7 @@ def cells_json(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
 @require_GET
 def cnmc_zip(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
     project = _project(request, project_id, "cnmc")
-    cells = export_cells(project=project, final_only=True)
+    cells = export_cells(project=project, final_only=True, viewer=request.user)
     return download_response(
         streams.cnmc_zip(cells), "application/zip", f"allreview-project{project.pk}-cnmc.zip"
     )

@@ -12,7 +12,7 @@ from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncWeek
 
 from allreview.cases.models import CaseStatus, Cell, CellClass, Label, Prediction
-from allreview.cases.selectors import final_label_subquery
+from allreview.cases.selectors import signed_label_subquery
 from allreview.projects.models import Project
 from allreview.training.models import EvaluationPatient, RunStatus, TrainingRun
 
@@ -27,10 +27,10 @@ class LabelledCell:
 
 def final_labelled_cells(*, project: Project) -> QuerySet[Cell]:
     """Cells of signed-off cases whose final label is a class (unsure and artifact are left out).
-    The final label is the newest label on the signed case."""
+    The final label is the one the case's sign-off recorded (SignedCell), never the live one."""
     return (
         Cell.objects.filter(case__project=project, case__status=CaseStatus.SIGNED_OFF)
-        .annotate(final_label=final_label_subquery(), patient=F("case__patient_code"))
+        .annotate(final_label=signed_label_subquery(), patient=F("case__patient_code"))
         .filter(final_label__in=CellClass.values)
         .order_by("id")
     )

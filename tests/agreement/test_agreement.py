@@ -37,6 +37,31 @@ def read_twice(lab_a):
     return lab_a
 
 
+def sign_off_all(project, lead) -> None:
+    from allreview.cases.models import CaseStatus
+    from allreview.review.services import case_sign_off
+
+    for case in Case.objects.filter(project=project):
+        Case.objects.filter(pk=case.pk).update(status=CaseStatus.IN_REVIEW)
+        case_sign_off(case=Case.objects.get(pk=case.pk), user=lead, exception_reason="t")
+
+
+def test_signed_off_cases_are_compared_as_their_sign_off_recorded_them(read_twice, alice):
+    from allreview.cases.models import Cell, Label
+
+    sign_off_all(read_twice, alice)
+    first = Cell.objects.order_by("id").first()
+    # rows written behind the services' back after sign-off: a read and a new model call
+    Label.objects.create(cell=first, user=alice, value="artifact")
+    Prediction.objects.filter(cell=first).delete()
+    reads = project_reads(project=read_twice)
+    assert reads.readers == ["rita", "sam"]
+    assert reads.labels[first.pk] == {"rita": "all", "sam": "all"}
+    assert reads.model[first.pk] == "all"
+    rows = {(r["a"], r["b"]): r for r in agreement_rows(reads) if r["period"] == "all"}
+    assert rows[("rita", "sam")]["agree"] == pytest.approx(4 / 6)
+
+
 def test_kappa_matches_scikit_learn_for_each_pair(read_twice):
     rows = {
         (r["a"], r["b"]): r

@@ -14,6 +14,7 @@ from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Prediction
 from allreview.cases.services import case_upload, label_set
 from allreview.projects.models import Role
+from allreview.review.models import SignOff
 from tests.cases.helpers import make_model_version
 from tests.factories import MembershipFactory, UserFactory
 
@@ -41,6 +42,15 @@ def exported(lab_a, alice, cell_bytes):
     return cells
 
 
+def sign(cells, alice) -> None:
+    """Sign the exported case off (a lead, with an exception for its unsure and unread cells)."""
+    from allreview.cases.models import Case, CaseStatus
+    from allreview.review.services import case_sign_off
+
+    Case.objects.filter(pk=cells[0].case_id).update(status=CaseStatus.IN_REVIEW)
+    case_sign_off(case=Case.objects.get(pk=cells[0].case_id), user=alice, exception_reason="t")
+
+
 def body(response) -> bytes:
     return b"".join(response.streaming_content)
 
@@ -52,6 +62,7 @@ def alice_client(alice) -> Client:
 
 
 def test_csv_has_a_column_per_model_and_reader_and_the_final_label(exported, alice, lab_a):
+    sign(exported, alice)
     response = alice_client(alice).get(f"/exports/{lab_a.pk}/cells.csv")
     rows = list(csv.DictReader(io.StringIO(body(response).decode())))
     assert len(rows) == 3
@@ -64,6 +75,19 @@ def test_csv_has_a_column_per_model_and_reader_and_the_final_label(exported, ali
         "all",
     )
     assert rows[1]["final_label"] == "unsure" and rows[2]["final_label"] == ""
+    assert {r["sign_off"] for r in rows} == {str(SignOff.objects.get().pk)}
+
+
+def test_final_labels_are_the_signed_ones_and_open_cases_have_none(exported, alice, lab_a):
+    from allreview.cases.models import Label
+
+    data = json.loads(body(alice_client(alice).get(f"/exports/{lab_a.pk}/cells.json")))
+    assert [c["final_label"] for c in data] == [None, None, None]  # not signed off yet
+    sign(exported, alice)
+    # a label row written behind the services' back after sign-off changes nothing exported
+    Label.objects.create(cell=exported[0], user=alice, value="hem")
+    data = json.loads(body(alice_client(alice).get(f"/exports/{lab_a.pk}/cells.json")))
+    assert [c["final_label"] for c in data] == ["all", "unsure", None]
 
 
 def test_json_lists_the_same_cells(exported, alice, lab_a):
@@ -74,6 +98,8 @@ def test_json_lists_the_same_cells(exported, alice, lab_a):
 
 
 def test_cnmc_zip_holds_final_class_labels_only_in_their_folders(exported, alice, lab_a):
+    assert body(alice_client(alice).get(f"/exports/{lab_a.pk}/cnmc.zip"))[:4] == b"PK\x05\x06"
+    sign(exported, alice)
     archive = zipfile.ZipFile(
         io.BytesIO(body(alice_client(alice).get(f"/exports/{lab_a.pk}/cnmc.zip")))
     )
@@ -109,6 +135,7 @@ def test_an_adjudication_is_the_final_label_not_a_reader_column(exported, alice,
     from allreview.cases.models import Label, LabelKind
 
     Label.objects.create(cell=exported[1], user=alice, value="hem", kind=LabelKind.ADJUDICATION)
+    sign(exported, alice)
     data = json.loads(body(alice_client(alice).get(f"/exports/{lab_a.pk}/cells.json")))
     assert data[1]["final_label"] == "hem"
     assert data[1]["labels"] == {"rita": "unsure"}

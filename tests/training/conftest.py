@@ -7,6 +7,7 @@ import pytest
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, CaseStatus
 from allreview.cases.services import case_upload, label_set
+from allreview.review.services import case_sign_off
 from allreview.training import services as training_services
 from allreview.training.models import TrainingPolicy
 
@@ -21,7 +22,9 @@ def signed_off_case(
     case = case_upload(project=project, user=user, patient_code=patient, files=files)
     for cell in case.cells.all():
         label_set(cell=cell, user=user, value=label)
-    Case.objects.filter(pk=case.pk).update(status=CaseStatus.SIGNED_OFF)
+    # signed through the service: retraining reads the labels its sign-off recorded
+    Case.objects.filter(pk=case.pk).update(status=CaseStatus.IN_REVIEW)
+    case_sign_off(case=case, user=user)
     return case
 
 

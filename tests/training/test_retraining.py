@@ -185,6 +185,7 @@ def test_adding_patients_to_the_frozen_set_is_audited(reviewed_project, alice):
 def test_frozen_set_takes_patients_by_their_majority_class_and_leaves_two_to_train(
     lab_a, alice, cell_bytes
 ):
+    from allreview.review.services import case_sign_off
     from tests.training.conftest import signed_off_case
 
     TrainingPolicy.objects.create(project=lab_a, profile="tiny", evaluation_share=0.5)
@@ -210,7 +211,8 @@ def test_frozen_set_takes_patients_by_their_majority_class_and_leaves_two_to_tra
                 files=[IncomingFile("x.png", cell_bytes(50 + 10 * i + j, label="hem"))],
             )
             label_set(cell=extra.cells.get(), user=alice, value="hem")
-            Case.objects.filter(pk=extra.pk).update(status="signed_off")
+            Case.objects.filter(pk=extra.pk).update(status="in_review")
+            case_sign_off(case=extra, user=alice)
         Case.objects.filter(pk=case.pk).update(status="signed_off")
     services.evaluation_set_ensure(project=lab_a, share=0.5)
     assert not EvaluationPatient.objects.exists()  # two per class: none can be spared
