@@ -62,6 +62,9 @@ class CaseUploadSerializer(serializers.Serializer):
 
 
 class CellSerializer(serializers.ModelSerializer):
+    """A cell as the requesting user may see it: the view passes the reading view in the
+    context (`view`); where it hides the imported truth (a blinded read) truth is null."""
+
     probability = serializers.FloatField(read_only=True, allow_null=True)
     predicted_label = serializers.CharField(read_only=True, allow_null=True)
     uncertainty = serializers.FloatField(read_only=True, allow_null=True)
@@ -83,6 +86,13 @@ class CellSerializer(serializers.ModelSerializer):
             "uncertainty",
             "current_label",
         ]
+
+    def to_representation(self, instance: Cell) -> dict:
+        data = super().to_representation(instance)
+        view = self.context.get("view")
+        if view is None or view.truth_hidden:
+            data["truth"] = None  # no reading view given: hide rather than guess
+        return data
 
 
 class PredictionSerializer(serializers.ModelSerializer):
@@ -112,3 +122,18 @@ class LabelSerializer(serializers.ModelSerializer):
 
 class LabelInputSerializer(serializers.Serializer):
     value = serializers.ChoiceField(choices=LabelValue.choices)
+    seen = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=8,
+        help_text="The label the cell showed you (blank or null: none). When given, a cell "
+        "labelled since answers 409 with its current state instead of being overwritten.",
+    )
+    request_id = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="Your id for this write (or the Idempotency-Key header): a retried request "
+        "is not written twice and answers 200 with the label saved the first time.",
+    )

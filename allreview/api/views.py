@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -18,11 +17,10 @@ from rest_framework.response import Response
 from allreview.api import serializers as s
 from allreview.cases import selectors, services
 from allreview.cases.ingest import IncomingFile, UploadRejected
-from allreview.cases.models import Label, LabelKind, Prediction
+from allreview.cases.models import Prediction
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for, project_list_for_user
-from allreview.review.models import CaseReader
 
 
 def _django_errors(exc: DjangoValidationError) -> Any:
@@ -96,16 +94,26 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def cells(self, request: Request, pk: str | None = None) -> Response:
         case = self.get_object()
-        page = self.paginate_queryset(_cells_as_seen(case, request.user))
-        return self.get_paginated_response(s.CellSerializer(page, many=True).data)
+        view, cells = _cells_as_seen(case, request.user)
+        page = self.paginate_queryset(cells)
+        data = s.CellSerializer(page, many=True, context={"view": view}).data
+        return self.get_paginated_response(data)
 
 
-def _cells_as_seen(case: Any, user: Any) -> Any:
-    """The case's cells with the labels the user may see: a blinded reader's own reads and,
-    where the project says so, no model values."""
+def _cells_as_seen(case: Any, user: Any) -> tuple[selectors.ReadingView, Any]:
+    """The case's cells as the reading view lets the user see them: a blinded reader's own
+    reads, no imported truth and, where the project says so, no model values."""
     view = selectors.reading_view(case=case, user=user)
     label = selectors.viewer_label(case=case, user=user, view=view)
-    return selectors.case_cells(case=case, label=label, model_hidden=view.model_hidden)
+    return view, selectors.case_cells(case=case, label=label, model_hidden=view.model_hidden)
+
+
+def _conflict(exc: Exception) -> Response:
+    """409: the case is signed off, or the label shown is no longer the cell's label."""
+    body: dict[str, Any] = {"detail": " ".join(getattr(exc, "messages", [str(exc)]))}
+    if isinstance(exc, services.StaleLabels):
+        body["fresh"] = exc.fresh
+    return Response(body, status=status.HTTP_409_CONFLICT)
 
 
 class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
@@ -123,27 +131,35 @@ class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         cell = self.get_object()
-        seen = _cells_as_seen(cell.case, request.user).get(pk=cell.pk)
-        return Response(s.CellSerializer(seen).data)
+        view, cells = _cells_as_seen(cell.case, request.user)
+        return Response(s.CellSerializer(cells.get(pk=cell.pk), context={"view": view}).data)
 
-    @extend_schema(request=s.LabelInputSerializer, responses={201: s.LabelSerializer})
+    @extend_schema(
+        request=s.LabelInputSerializer,
+        responses={201: s.LabelSerializer, 200: s.LabelSerializer, 409: None},
+    )
     @action(detail=True, methods=["get", "post"], serializer_class=s.LabelSerializer)
     def labels(self, request: Request, pk: str | None = None) -> Response:
         cell = self.get_object()
         if request.method == "GET":
-            history = Label.objects.filter(cell=cell).select_related("user")
-            if selectors.reading_view(case=cell.case, user=request.user).blinded:
-                history = history.filter(user=request.user, kind=LabelKind.READ)
-            return Response(s.LabelSerializer(history, many=True).data)
+            view = selectors.reading_view(case=cell.case, user=request.user)
+            history = selectors.visible_label_history(cell=cell, user=request.user, view=view)
+            return Response(s.LabelSerializer(history.select_related("user"), many=True).data)
         form = s.LabelInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
+        data = form.validated_data
+        seen = {cell.pk: data["seen"] or None} if "seen" in data else None
+        key = request.headers.get("Idempotency-Key") or data.get("request_id") or ""
         try:
-            label = services.label_set(
-                cell=cell, user=request.user, value=form.validated_data["value"]
+            label, replayed = services.label_set_once(
+                cell=cell, user=request.user, value=data["value"], seen=seen, request_id=key[:64]
             )
+        except (services.CaseLocked, services.StaleLabels) as exc:
+            return _conflict(exc)
         except DjangoValidationError as exc:
             raise ValidationError(_django_errors(exc)) from exc
-        return Response(s.LabelSerializer(label).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
+        return Response(s.LabelSerializer(label).data, status=code)
 
 
 class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
@@ -155,19 +171,13 @@ class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> Any:
         # a reader blinded to the model's call must not read it here either
-        hidden = CaseReader.objects.filter(
-            case_id=OuterRef("cell__case_id"),
-            user_id=self.request.user.pk,
-            blinded=True,
-            case__project__blind_model_call=True,
-        )
         return (
             Prediction.objects.filter(
                 cell__case__project_id__in=project_ids_for(
                     user=self.request.user, action=Action.VIEW
                 )
             )
-            .exclude(Exists(hidden))
+            .exclude(cell__case_id__in=selectors.model_hidden_case_ids(user=self.request.user))
             .select_related("model_version")
             .order_by("id")
         )

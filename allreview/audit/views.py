@@ -51,7 +51,7 @@ def _respond(request: HttpRequest, events: Any, title: str, filename: str) -> Ht
 @require_GET
 def project_audit(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _allowed(request, project_id)
-    events = audit_events(project_id=project_id)
+    events = audit_events(project_id=project_id, viewer=request.user)
     return _respond(
         request, events, f"Audit trail of {project.name}", f"audit-project-{project_id}.csv"
     )
@@ -64,5 +64,5 @@ def case_audit(request: HttpRequest, case_id: int) -> HttpResponse:
     if case is None:
         raise Http404("No such case")
     _allowed(request, case["project_id"])
-    events = audit_events(project_id=case["project_id"], case_id=case_id)
+    events = audit_events(project_id=case["project_id"], case_id=case_id, viewer=request.user)
     return _respond(request, events, f"Audit trail of case #{case_id}", f"audit-case-{case_id}.csv")

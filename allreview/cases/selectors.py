@@ -472,6 +472,14 @@ def blinded_open_case_ids(*, user: Any) -> QuerySet[CaseReader]:
     )
 
 
+def model_hidden_case_ids(*, user: Any) -> QuerySet[CaseReader]:
+    """Cases whose model calls are hidden from the user (ReadingView.model_hidden, for many
+    cases at once): they read it blinded and the project hides the model from blinded reads."""
+    return CaseReader.objects.filter(
+        user_id=user.pk, blinded=True, case__project__blind_model_call=True
+    ).values("case_id")
+
+
 def cells_as_seen(*, case: Case, user: Any, cell_ids: list[int]) -> dict[str, Any]:
     """The current state of some cells as the user would see them on a fresh page: the label,
     and the model's call of the case's current model version (unless hidden from them). What a

@@ -176,10 +176,22 @@ def label_set(
     """Record a reviewer's call on one cell as a new Label row (the history stays), audited.
     `seen` ({cell: label shown}) refuses a call made on a stale view; a repeated `request_id`
     answers the label saved the first time."""
+    return label_set_once(cell=cell, user=user, value=value, seen=seen, request_id=request_id)[0]
+
+
+def label_set_once(
+    *,
+    cell: Cell,
+    user: Any,
+    value: str,
+    seen: Mapping[int, str | None] | None = None,
+    request_id: str = "",
+) -> tuple[Label, bool]:
+    """label_set, and whether the request id had been saved before (nothing new written)."""
     batch = labels_set_bulk(
         case=cell.case, user=user, values={cell.pk: value}, seen=seen, request_id=request_id
     )
-    return Label.objects.get(pk=batch.labels[0])
+    return Label.objects.get(pk=batch.labels[0]), batch.replayed
 
 
 def _reads_of(case: Case, user: Any) -> tuple[Any, bool]:

@@ -23,16 +23,34 @@
     flash.setAttribute("role", isError ? "alert" : "status");
   }
 
-  async function post(url, payload) {
-    const response = await fetch(url, {
+  function requestId() {  // names one write, so a retry of it is never saved twice
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
+  async function send(url, body) {
+    const init = {
       method: "POST",
       headers: { "X-CSRFToken": csrf, "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(payload || {}),
+      body: body,
       credentials: "same-origin",
-    });
+    };
+    try {
+      return await fetch(url, init);
+    } catch (err) {  // the network dropped: once more, with the same request id in the body
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return fetch(url, init);
+    }
+  }
+
+  async function post(url, payload) {
+    const response = await send(url, JSON.stringify(payload || {}));
     const data = await response.json().catch(() => ({}));
     if (!response.ok && response.status !== 202) {
-      throw new Error(data.detail || "the server refused (" + response.status + ")");
+      const error = new Error(data.detail || "the server refused (" + response.status + ")");
+      error.status = response.status;
+      error.data = data;
+      throw error;
     }
     data.httpStatus = response.status;
     return data;
@@ -62,6 +80,7 @@
   const modelHidden = gallery.dataset.modelHidden === "1";  // a read blinded to the model
   if (modelHidden) GROUPS[2][1] = "Cells";
   const canLabel = gallery.dataset.canLabel === "1";
+  let modelVersion = gallery.dataset.modelVersion ? +gallery.dataset.modelVersion : null;  // whose calls are shown
   const locked = gallery.dataset.locked === "1";
   const cells = JSON.parse(document.getElementById("cell-rows").textContent).map((r) => ({
     id: r[0], p: r[1], u: r[2], pred: r[3], label: r[4], el: null,
@@ -185,6 +204,27 @@
     indices.forEach((i, k) => { cells[i].label = values[k]; paint(i); });
   }
 
+  // A 409 carries the cells as they are now: show that, so the next key acts on what is there.
+  function reconcile(fresh) {
+    if (fresh.model_version !== undefined && fresh.model_version !== null) modelVersion = fresh.model_version;
+    const byId = new Map(cells.map((c, i) => [c.id, i]));
+    for (const f of fresh.cells || []) {
+      const i = byId.get(f.cell);
+      if (i === undefined) continue;
+      const c = cells[i];
+      c.label = f.label;
+      if (!modelHidden) {
+        c.pred = f.predicted_label;
+        c.p = f.probability === null ? null : Math.round(f.probability * 1000) / 1000;
+        c.u = f.uncertainty === null ? null : Math.round(f.uncertainty * 1000) / 1000;
+        c.el.innerHTML = tileText(c);
+      }
+      paint(i);
+    }
+    panelCache.clear();
+    if (cells.length) loadPanel(cells[focus].id);
+  }
+
   function refreshSummary(data) {
     if (data.summary_html) document.getElementById("summary").innerHTML = data.summary_html;
     panelCache.clear();
@@ -208,15 +248,22 @@
     if (selected.size) setSelection([]);
     else moveTo(focus + 1);
     const ids = usable.map((i) => cells[i].id);
+    const seen = {};  // what the page showed: the server refuses if a cell has changed since
+    ids.forEach((id, k) => { seen[id] = before[k] || null; });
+    const payload = { cells: ids, value: value, seen: seen, request_id: requestId() };
+    if (value === "model") payload.model_version = modelVersion;
     enqueue(async () => {
       try {
-        const data = await post("/cases/" + caseId + "/labels/", { cells: ids, value: value });
+        const data = await post("/cases/" + caseId + "/labels/", payload);
         undoStack.push({ batch: data.batch, indices: usable, before: before, after: after });
         refreshSummary(data);
         say("Saved: " + ids.length + " cell(s) labelled " + (value === "model" ? "as the model called them" : LABEL_TEXT[value]) + ". Z undoes.", false);
       } catch (err) {
         apply(usable, before);  // roll back what the screen claimed
-        say("Not saved: " + err.message, true);
+        if (err.status === 409 && err.data && err.data.fresh) {
+          reconcile(err.data.fresh);
+          say("Not saved: " + err.message + ". Check the cells and label them again.", true);
+        } else say("Not saved: " + err.message, true);
       }
     });
   }
