@@ -12,9 +12,11 @@ BEFORE = [("review", "0001_initial")]
 AFTER = [("review", "0002_readers")]
 
 
-def migrate(targets: list[tuple[str, str]]):
+def migrate(targets: list[tuple[str, str]] | None):
+    """Migrate to `targets`; None: to the newest migration of every app (later tests need it)."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
+    targets = targets or executor.loader.graph.leaf_nodes()
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
 
@@ -34,4 +36,4 @@ def test_each_assignment_becomes_the_cases_unblinded_reader(lab_a):
         )
         assert list(rows) == [(case.pk, dora.pk, alice.pk, False)]
     finally:
-        migrate(AFTER)
+        migrate(None)
