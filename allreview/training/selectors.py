@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,72 +122,54 @@ def drift_by_week(*, project: Project) -> list[dict[str, Any]]:
 
 
 def registry_rows(*, project: Project) -> list[dict[str, Any]]:
-    """Every model version with its newest score on this project's frozen set (two queries)."""
-    from allreview.mlmodels.models import ModelVersion
+    """The project's own and the shared versions, each with its standing in this project and its
+    newest score on this project's frozen set (a few queries, not one per version)."""
+    from allreview.mlmodels.models import ModelStatus
+    from allreview.mlmodels.selectors import model_statuses, model_versions_visible
     from allreview.training.models import ModelScore
 
     scores: dict[int, ModelScore] = {}
     for score in ModelScore.objects.filter(project=project).order_by("created_at"):
         scores[score.model_version_id] = score  # newest wins
-    return [
-        {"version": version, "score": scores.get(version.pk)}
-        for version in ModelVersion.objects.order_by("-created_at")
-    ]
-
-
-def evaluation_predictions(*, project: Project, version_id: int) -> tuple[list[int], list[float]]:
-    """Targets (final label, 1 = blast) and the version's probabilities on the frozen set."""
-    frozen = evaluation_codes(project=project)
-    rows = (
-        final_labelled_cells(project=project)
-        .filter(patient__in=frozen, predictions__model_version_id=version_id)
-        .values_list("final_label", "predictions__probability")
-    )
-    return [1 if label == "all" else 0 for label, _ in rows], [p for _, p in rows]
-
-
-def changed_calls(*, project: Project, version_a: int, version_b: int) -> list[dict[str, Any]]:
-    """Frozen-set cells whose call differs between two versions, with the final label."""
-    frozen = evaluation_codes(project=project)
-    cells = final_labelled_cells(project=project).filter(patient__in=frozen)
-    a = dict(
-        Prediction.objects.filter(cell__in=cells, model_version_id=version_a).values_list(
-            "cell_id", "label"
-        )
-    )
-    b = Prediction.objects.filter(cell__in=cells, model_version_id=version_b).values_list(
-        "cell_id", "label", "probability"
-    )
-    finals = dict(cells.values_list("pk", "final_label"))
+    statuses = model_statuses(project=project)
     return [
         {
-            "cell_id": cell_id,
-            "a": a[cell_id],
-            "b": label,
-            "b_probability": p,
-            "final": finals[cell_id],
+            "version": version,
+            "score": scores.get(version.pk),
+            "status": statuses.get(version.pk, ModelStatus.CANDIDATE),
         }
-        for cell_id, label, p in b
-        if cell_id in a and a[cell_id] != label
+        for version in model_versions_visible(project=project).order_by("-created_at", "-id")
     ]
 
 
-def drift_warnings(rows: list[dict[str, Any]], bands: dict[str, float]) -> list[str]:
-    """The newest week of each model against the mean of its earlier weeks."""
-    warnings = []
-    for model in sorted({r["model_version__name"] for r in rows}):
-        weeks = [r for r in rows if r["model_version__name"] == model]
-        if len(weeks) < 2:
-            continue
-        latest, earlier = weeks[-1], weeks[:-1]
-        for key, band in bands.items():
-            values = [r[key] for r in earlier if r[key] is not None]
-            if latest[key] is None or not values:
-                continue
-            baseline = sum(values) / len(values)
-            if abs(latest[key] - baseline) > band:
-                warnings.append(
-                    f"{model}: {key.replace('_', ' ')} {latest[key]:.3f} in the week of "
-                    f"{latest['week']:%Y-%m-%d}, against {baseline:.3f} before (band ±{band:.2f})"
-                )
-    return warnings
+def compare_defaults(*, project: Project) -> tuple[int | None, int | None]:
+    """The pair the compare page opens with: production against the newest other version (two
+    different versions), or the two newest when there is no production model."""
+    from allreview.mlmodels.selectors import model_version_production, model_versions_visible
+
+    newest = list(
+        model_versions_visible(project=project)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)[:2]
+    )
+    production = model_version_production(project=project)
+    if production is not None:
+        other = next((pk for pk in newest if pk != production.pk), None)
+        return production.pk, other
+    if len(newest) == 2:
+        return newest[1], newest[0]
+    return (newest[0], None) if newest else (None, None)
+
+
+def patients_by_majority(*, project: Project) -> dict[str, list[str]]:
+    """Signed-off patients per class, each counted for the class most of its cells have (what
+    the automatic frozen set draws from)."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for patient, label in final_labelled_cells(project=project).values_list(
+        "patient", "final_label"
+    ):
+        counts[patient][label] += 1
+    by_class: dict[str, list[str]] = {"all": [], "hem": []}
+    for patient, labels in counts.items():
+        by_class[labels.most_common(1)[0][0]].append(patient)
+    return by_class
