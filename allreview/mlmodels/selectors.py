@@ -53,13 +53,11 @@ def deployments_of(*, project: Any) -> QuerySet[Deployment]:
 def model_statuses(*, project: Any) -> dict[int, str]:
     """Each version's standing in this project: production (its current model), retired (it was
     production here before) or, absent from the dict, a candidate."""
-    statuses = {
-        pk: ModelStatus.RETIRED
-        for pk in deployments_of(project=project).values_list("model_version_id", flat=True)
-    }
-    production = model_version_production(project=project)
-    if production is not None:
-        statuses[production.pk] = ModelStatus.PRODUCTION
+    history = list(deployments_of(project=project).values_list("model_version_id", flat=True))
+    statuses = dict.fromkeys(history, ModelStatus.RETIRED)
+    production_id = history[0] if history else getattr(model_version_production(), "pk", None)
+    if production_id is not None:
+        statuses[production_id] = ModelStatus.PRODUCTION
     return statuses
 
 

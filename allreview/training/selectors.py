@@ -173,3 +173,61 @@ def patients_by_majority(*, project: Project) -> dict[str, list[str]]:
     for patient, labels in counts.items():
         by_class[labels.most_common(1)[0][0]].append(patient)
     return by_class
+
+
+def evaluation_predictions(*, project: Project, version_id: int) -> tuple[list[int], list[float]]:
+    """Targets (final label, 1 = blast) and the version's probabilities on the frozen set."""
+    frozen = evaluation_codes(project=project)
+    rows = (
+        final_labelled_cells(project=project)
+        .filter(patient__in=frozen, predictions__model_version_id=version_id)
+        .values_list("final_label", "predictions__probability")
+    )
+    return [1 if label == "all" else 0 for label, _ in rows], [p for _, p in rows]
+
+
+def changed_calls(*, project: Project, version_a: int, version_b: int) -> list[dict[str, Any]]:
+    """Frozen-set cells whose call differs between two versions, with the final label."""
+    frozen = evaluation_codes(project=project)
+    cells = final_labelled_cells(project=project).filter(patient__in=frozen)
+    a = dict(
+        Prediction.objects.filter(cell__in=cells, model_version_id=version_a).values_list(
+            "cell_id", "label"
+        )
+    )
+    b = Prediction.objects.filter(cell__in=cells, model_version_id=version_b).values_list(
+        "cell_id", "label", "probability"
+    )
+    finals = dict(cells.values_list("pk", "final_label"))
+    return [
+        {
+            "cell_id": cell_id,
+            "a": a[cell_id],
+            "b": label,
+            "b_probability": p,
+            "final": finals[cell_id],
+        }
+        for cell_id, label, p in b
+        if cell_id in a and a[cell_id] != label
+    ]
+
+
+def drift_warnings(rows: list[dict[str, Any]], bands: dict[str, float]) -> list[str]:
+    """The newest week of each model against the mean of its earlier weeks."""
+    warnings = []
+    for model in sorted({r["model_version__name"] for r in rows}):
+        weeks = [r for r in rows if r["model_version__name"] == model]
+        if len(weeks) < 2:
+            continue
+        latest, earlier = weeks[-1], weeks[:-1]
+        for key, band in bands.items():
+            values = [r[key] for r in earlier if r[key] is not None]
+            if latest[key] is None or not values:
+                continue
+            baseline = sum(values) / len(values)
+            if abs(latest[key] - baseline) > band:
+                warnings.append(
+                    f"{model}: {key.replace('_', ' ')} {latest[key]:.3f} in the week of "
+                    f"{latest['week']:%Y-%m-%d}, against {baseline:.3f} before (band ±{band:.2f})"
+                )
+    return warnings
