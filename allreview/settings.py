@@ -270,6 +270,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 MODEL_DEVICE = os.environ.get("MODEL_DEVICE", "auto")
 INFERENCE_BATCH_SIZE = env_int("INFERENCE_BATCH_SIZE", 0)  # 0: the profile's own
 INFERENCE_CHUNK_CELLS = env_int("INFERENCE_CHUNK_CELLS", 256)
+# Models a worker keeps loaded (projects run different production models).
+MODEL_CACHE_SIZE = env_int("MODEL_CACHE_SIZE", 3)
 STARTER_MODEL_PROFILE = os.environ.get("STARTER_MODEL_PROFILE", "tiny")
 BLAST_FLAG_THRESHOLD = env_float("BLAST_FLAG_THRESHOLD", 0.2)
 

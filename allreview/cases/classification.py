@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from allreview.cases.models import Case, CaseStatus, Cell, Prediction
-from allreview.mlmodels.models import ModelVersion
+from allreview.mlmodels.models import Deployment, ModelVersion
 from allreview.mlmodels.runtime import predictor_for
 from allreview.mlmodels.selectors import model_version_production
 from classifier.inference import Predictor
@@ -44,8 +44,17 @@ def case_claim(*, case_id: int, model_version: ModelVersion) -> bool:
     )
 
 
+def _project_id(case_id: int) -> int | None:
+    return Case.objects.filter(pk=case_id).values_list("project_id", flat=True).first()
+
+
 def case_classify(*, case_id: int) -> None:
-    model_version = model_version_production()
+    """Classify with the production model of the case's own project."""
+    project_id = _project_id(case_id)
+    if project_id is None:
+        logger.info("case %s is gone", case_id)
+        return
+    model_version = model_version_production(project=project_id)
     if model_version is None:
         Case.objects.filter(pk=case_id, status=CaseStatus.QUEUED).update(
             status_detail=NO_MODEL_NOTICE
@@ -128,12 +137,14 @@ def _read(name: str) -> bytes:
 
 
 def case_reclassify(*, case_id: int) -> None:
-    """Add the production model's predictions to a case under review (earlier ones stay) and
-    show them; its review status is not touched."""
-    model_version = model_version_production()
+    """Add its project's production model's predictions to a case under review (earlier ones
+    stay) and show them, as newly classified; its review status is not touched."""
     open_statuses = [CaseStatus.READY, CaseStatus.IN_REVIEW]
     case = Case.objects.filter(pk=case_id, status__in=open_statuses).first()
-    if model_version is None or case is None or case.model_version_id == model_version.pk:
+    if case is None:
+        return
+    model_version = model_version_production(project=case.project_id)
+    if model_version is None or case.model_version_id == model_version.pk:
         return
     todo = list(
         Cell.objects.filter(case_id=case_id)
@@ -143,7 +154,9 @@ def case_reclassify(*, case_id: int) -> None:
     predictions_store(
         predictor=predictor_for(model_version), model_version=model_version, cells=todo
     )
-    Case.objects.filter(pk=case_id, status__in=open_statuses).update(model_version=model_version)
+    Case.objects.filter(pk=case_id, status__in=open_statuses).update(
+        model_version=model_version, classified_at=timezone.now()
+    )
 
 
 def cases_classify_waiting() -> int:
@@ -152,7 +165,8 @@ def cases_classify_waiting() -> int:
     message is in the queue, and a second one would only be skipped by the claim."""
     from allreview.cases.services import case_enqueue
 
-    if model_version_production() is None:
+    with_model = _projects_with_a_model()
+    if with_model is not None and not with_model:
         return 0
     now = timezone.now()
     stale_claim = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
@@ -162,9 +176,21 @@ def cases_classify_waiting() -> int:
         | Q(status=CaseStatus.QUEUED, enqueued_at__lt=lost_message)
         | Q(status=CaseStatus.QUEUED, enqueued_at__isnull=True)
         | Q(status=CaseStatus.CLASSIFYING, claimed_at__lt=stale_claim)
-    ).values_list("pk", flat=True)
-    ids = list(waiting)
+    )
+    if with_model is not None:  # cases wait per project: only those whose project has a model
+        waiting = waiting.filter(project_id__in=with_model)
+    ids = list(waiting.values_list("pk", flat=True))
     Case.objects.filter(pk__in=ids, status_detail=NO_MODEL_NOTICE).update(status_detail="")
     for case_id in ids:
         case_enqueue(case_id=case_id)
     return len(ids)
+
+
+def _projects_with_a_model() -> set[int] | None:
+    """Projects that have a production model: None means all of them (an installation default
+    serves every project without a deployment of its own)."""
+    if model_version_production() is not None:
+        return None
+    return set(
+        Deployment.objects.filter(project__isnull=False).values_list("project_id", flat=True)
+    )

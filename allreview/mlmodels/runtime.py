@@ -1,9 +1,12 @@
-"""The production model inside a worker process: loaded once, reloaded when production changes."""
+"""Models inside a worker process: a small LRU of loaded checkpoints keyed by sha256, so the
+production models of several projects (and an old version asked for a saliency map) can be
+served without reloading; a production model is evicted last."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from django.conf import settings
@@ -16,7 +19,7 @@ from classifier.inference import Predictor
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_loaded: dict[str, object] = {}
+_loaded: OrderedDict[str, Predictor] = OrderedDict()  # sha256 → predictor, least recent first
 
 
 def checkpoint_local_path(model_version: ModelVersion) -> Path:
@@ -25,31 +28,56 @@ def checkpoint_local_path(model_version: ModelVersion) -> Path:
     return local_path(model_version.checkpoint.name, cache)
 
 
-def _key(model_version: ModelVersion) -> str:
-    return f"{model_version.pk}:{model_version.sha256}"
-
-
 def is_loaded(model_version: ModelVersion) -> bool:
     """Whether this process holds this exact model in memory now (for the readiness probe)."""
-    return _loaded.get("key") == _key(model_version)
+    return model_version.sha256 in _loaded
+
+
+def loaded_sha256s() -> list[str]:
+    """The checkpoints in memory, least recently used first."""
+    return list(_loaded)
 
 
 def predictor_for(model_version: ModelVersion) -> Predictor:
-    key = _key(model_version)
+    """The loaded model of this version; the checkpoint file is checked against the recorded
+    sha256 before it is loaded, whoever asks (classification, scoring, saliency)."""
+    key = model_version.sha256
     with _lock:
-        if _loaded.get("key") != key:
-            path = checkpoint_local_path(model_version)
-            if file_sha256(path) != model_version.sha256:
-                raise RuntimeError(
-                    f"checkpoint of model {model_version.name} does not match its recorded sha256"
-                )
-            _loaded.clear()  # free the old model before loading the new one
-            predictor = Predictor(
-                path,
-                device=settings.MODEL_DEVICE,
-                batch_size=settings.INFERENCE_BATCH_SIZE or None,
-                num_workers=0,
+        if key in _loaded:
+            _loaded.move_to_end(key)
+            return _loaded[key]
+        path = checkpoint_local_path(model_version)
+        if file_sha256(path) != key:
+            raise RuntimeError(
+                f"checkpoint of model {model_version.name} does not match its recorded sha256"
             )
-            _loaded.update(key=key, predictor=predictor)
-            logger.info("loaded model version %s (%s)", model_version.pk, model_version.name)
-        return _loaded["predictor"]  # type: ignore[return-value]
+        _evict_for_one_more()
+        predictor = Predictor(
+            path,
+            device=settings.MODEL_DEVICE,
+            batch_size=settings.INFERENCE_BATCH_SIZE or None,
+            num_workers=0,
+        )
+        _loaded[key] = predictor
+        logger.info("loaded model version %s (%s)", model_version.pk, model_version.name)
+        return predictor
+
+
+def _evict_for_one_more() -> None:
+    """Free room before loading: the least recently used model that no project runs now goes
+    first; only when every loaded model is in production does the oldest of them go."""
+    size = max(1, settings.MODEL_CACHE_SIZE)
+    if len(_loaded) < size:
+        return
+    from allreview.mlmodels.selectors import production_sha256s
+
+    production = production_sha256s()
+    while len(_loaded) >= size:
+        victim = next((k for k in _loaded if k not in production), next(iter(_loaded)))
+        del _loaded[victim]
+        logger.info("unloaded model %s", victim[:12])
+
+
+def cache_clear() -> None:
+    with _lock:
+        _loaded.clear()

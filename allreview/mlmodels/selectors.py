@@ -1,7 +1,71 @@
+"""Which model versions a project sees, and which one it runs."""
+
 from __future__ import annotations
 
-from allreview.mlmodels.models import ModelStatus, ModelVersion
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from allreview.mlmodels.models import Deployment, ModelStatus, ModelVersion
 
 
-def model_version_production() -> ModelVersion | None:
-    return ModelVersion.objects.filter(status=ModelStatus.PRODUCTION).first()
+def model_version_production(*, project: Any = None) -> ModelVersion | None:
+    """The project's production model: the version of its newest deployment, else the
+    installation default (a shared version). Without a project: the installation default."""
+    deployment = None
+    if project is not None:
+        project_id = getattr(project, "pk", project)
+        deployment = _newest(Deployment.objects.filter(project_id=project_id))
+    if deployment is None:
+        deployment = _newest(Deployment.objects.filter(project__isnull=True))
+    return deployment.model_version if deployment is not None else None
+
+
+def _newest(deployments: QuerySet[Deployment]) -> Deployment | None:
+    return deployments.select_related("model_version").order_by("-id").first()
+
+
+def model_versions_visible(*, project: Any) -> QuerySet[ModelVersion]:
+    """The project's own versions and the shared ones; never another project's."""
+    project_id = getattr(project, "pk", project)
+    return ModelVersion.objects.filter(Q(project__isnull=True) | Q(project_id=project_id))
+
+
+def model_version_for(*, project: Any, version_id: int) -> ModelVersion:
+    """One version as a project may see it; another project's private version is a 404."""
+    version = model_versions_visible(project=project).filter(pk=version_id).first()
+    if version is None:
+        raise Http404("No such model version")
+    return version
+
+
+def deployments_of(*, project: Any) -> QuerySet[Deployment]:
+    """The project's own promotion history, newest first."""
+    project_id = getattr(project, "pk", project)
+    return (
+        Deployment.objects.filter(project_id=project_id)
+        .select_related("model_version", "actor")
+        .order_by("-id")
+    )
+
+
+def model_statuses(*, project: Any) -> dict[int, str]:
+    """Each version's standing in this project: production (its current model), retired (it was
+    production here before) or, absent from the dict, a candidate."""
+    history = list(deployments_of(project=project).values_list("model_version_id", flat=True))
+    statuses = dict.fromkeys(history, ModelStatus.RETIRED)
+    production_id = history[0] if history else getattr(model_version_production(), "pk", None)
+    if production_id is not None:
+        statuses[production_id] = ModelStatus.PRODUCTION
+    return statuses
+
+
+def production_sha256s() -> set[str]:
+    """Checkpoints that some project (or the installation default) runs now: the worker's model
+    cache keeps these over older versions loaded for saliency or scoring."""
+    newest: dict[int | None, str] = {}
+    rows = Deployment.objects.order_by("id").values_list("project_id", "model_version__sha256")
+    for project_id, sha256 in rows:
+        newest[project_id] = sha256
+    return set(newest.values())

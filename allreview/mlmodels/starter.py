@@ -35,11 +35,12 @@ def starter_model_ensure(
     epochs: int | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
 ) -> ModelVersion:
-    """The production model; trains, registers and promotes the starter model when there is none."""
+    """The installation's default model; trains, registers and deploys the shared starter model
+    as the default (for projects that have not deployed their own) when there is none."""
     production = model_version_production()
     if production is not None:
         return production
-    existing = ModelVersion.objects.filter(name=STARTER_NAME).first()
+    existing = ModelVersion.objects.filter(name=STARTER_NAME, project__isnull=True).first()
     if existing is not None:  # trained before, retired or never promoted: reuse it
         model_version_promote(version=existing, reason="starter model for the demo")
         return existing

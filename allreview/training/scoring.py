@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
 from allreview.cases.classification import predictions_store
 from allreview.cases.models import Prediction
 from allreview.lib.jsonsafe import json_safe
 from allreview.mlmodels.models import ModelVersion
-from allreview.mlmodels.runtime import checkpoint_local_path
+from allreview.mlmodels.runtime import predictor_for
 from allreview.projects.models import Project
 from allreview.training.models import ModelScore
 from allreview.training.selectors import cells_digest, evaluation_cells
-from classifier.inference import Predictor
 from classifier.metrics import compute_metrics
 
 
@@ -57,8 +54,8 @@ def _probabilities(version: ModelVersion, cells: list[Any]) -> dict[int, float]:
     have = set(known.values_list("cell_id", flat=True))
     missing = [(c.cell_id, c.image) for c in cells if c.cell_id not in have]
     if missing:
-        predictor = Predictor(checkpoint_local_path(version), device=settings.MODEL_DEVICE)
-        predictions_store(predictor=predictor, model_version=version, cells=missing)
+        # The runtime checks the checkpoint's sha256 before loading, as for classification.
+        predictions_store(predictor=predictor_for(version), model_version=version, cells=missing)
     return dict(
         Prediction.objects.filter(model_version=version, cell_id__in=ids).values_list(
             "cell_id", "probability"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,17 +122,57 @@ def drift_by_week(*, project: Project) -> list[dict[str, Any]]:
 
 
 def registry_rows(*, project: Project) -> list[dict[str, Any]]:
-    """Every model version with its newest score on this project's frozen set (two queries)."""
-    from allreview.mlmodels.models import ModelVersion
+    """The project's own and the shared versions, each with its standing in this project and its
+    newest score on this project's frozen set (a few queries, not one per version)."""
+    from allreview.mlmodels.models import ModelStatus
+    from allreview.mlmodels.selectors import model_statuses, model_versions_visible
     from allreview.training.models import ModelScore
 
     scores: dict[int, ModelScore] = {}
     for score in ModelScore.objects.filter(project=project).order_by("created_at"):
         scores[score.model_version_id] = score  # newest wins
+    statuses = model_statuses(project=project)
     return [
-        {"version": version, "score": scores.get(version.pk)}
-        for version in ModelVersion.objects.order_by("-created_at")
+        {
+            "version": version,
+            "score": scores.get(version.pk),
+            "status": statuses.get(version.pk, ModelStatus.CANDIDATE),
+        }
+        for version in model_versions_visible(project=project).order_by("-created_at", "-id")
     ]
+
+
+def compare_defaults(*, project: Project) -> tuple[int | None, int | None]:
+    """The pair the compare page opens with: production against the newest other version (two
+    different versions), or the two newest when there is no production model."""
+    from allreview.mlmodels.selectors import model_version_production, model_versions_visible
+
+    newest = list(
+        model_versions_visible(project=project)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)[:2]
+    )
+    production = model_version_production(project=project)
+    if production is not None:
+        other = next((pk for pk in newest if pk != production.pk), None)
+        return production.pk, other
+    if len(newest) == 2:
+        return newest[1], newest[0]
+    return (newest[0], None) if newest else (None, None)
+
+
+def patients_by_majority(*, project: Project) -> dict[str, list[str]]:
+    """Signed-off patients per class, each counted for the class most of its cells have (what
+    the automatic frozen set draws from)."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for patient, label in final_labelled_cells(project=project).values_list(
+        "patient", "final_label"
+    ):
+        counts[patient][label] += 1
+    by_class: dict[str, list[str]] = {"all": [], "hem": []}
+    for patient, labels in counts.items():
+        by_class[labels.most_common(1)[0][0]].append(patient)
+    return by_class
 
 
 def evaluation_predictions(*, project: Project, version_id: int) -> tuple[list[int], list[float]]:

@@ -6,7 +6,6 @@ import hashlib
 import logging
 import math
 import threading
-from collections import Counter, defaultdict
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,11 +20,15 @@ from allreview.audit.services import audit_record
 from allreview.cases.models import Case, CaseStatus
 from allreview.lib.jsonsafe import json_safe
 from allreview.lib.storage import local_path
-from allreview.mlmodels.models import ModelVersion
-from allreview.mlmodels.selectors import model_version_production
+from allreview.mlmodels.models import DeploymentKind, ModelStatus, ModelVersion
+from allreview.mlmodels.selectors import (
+    model_statuses,
+    model_version_production,
+    model_versions_visible,
+)
 from allreview.mlmodels.services import model_version_promote, model_version_register
 from allreview.projects.models import Project
-from allreview.training.gate import gate_decide
+from allreview.training.gate import gate_decide, gate_figures
 from allreview.training.models import (
     ACTIVE_RUN_STATUSES,
     EvaluationPatient,
@@ -40,8 +43,8 @@ from allreview.training.selectors import (
     cells_digest,
     cells_snapshot,
     evaluation_codes,
-    final_labelled_cells,
     last_finished_run,
+    patients_by_majority,
     training_cells,
 )
 from classifier.data import Sample, patient_split, samples_from_cnmc_folder
@@ -77,7 +80,17 @@ def training_run_request(*, project: Project, trigger: str, user: Any = None) ->
     actor = user if getattr(user, "is_authenticated", False) else None
     fields = dict(project=project, trigger=trigger, requested_by=actor, profile=policy.profile)
     if skip:
-        return TrainingRun.objects.create(**fields, status=RunStatus.SKIPPED, reason=skip)
+        with transaction.atomic():
+            run = TrainingRun.objects.create(**fields, status=RunStatus.SKIPPED, reason=skip)
+            if actor is not None:  # someone pressed "Retrain now": the refusal is on record
+                audit_record(
+                    action="training.skip",
+                    actor=actor,
+                    project_id=project.pk,
+                    target=run,
+                    after={"reason": skip},
+                )
+        return run
     try:
         with transaction.atomic():
             run = TrainingRun.objects.create(**fields, status=RunStatus.QUEUED)
@@ -111,6 +124,19 @@ def _enqueue(run_id: int) -> None:
     training_run_execute.delay(run_id)
 
 
+def patients_needed_per_class(share: float) -> int:
+    """Signed-off patients a class needs before the automatic frozen set takes one of them:
+    at least one frozen (share of them, rounded down) and two left for training."""
+    if share <= 0:
+        return 0
+    n = 1
+    while math.floor(n * share) < 1 or n - math.floor(n * share) < 2:
+        n += 1
+        if n > 1000:
+            return 0
+    return n
+
+
 def evaluation_set_ensure(*, project: Project, share: float) -> None:
     """Freeze a fixed share of signed-off patients when none was chosen: each patient counts
     for the class most of its cells have, and a class gives patients away only while at least
@@ -118,24 +144,13 @@ def evaluation_set_ensure(*, project: Project, share: float) -> None:
     if EvaluationPatient.objects.filter(project=project).exists():
         return
     chosen: list[str] = []
-    for patients in _patients_by_majority(project).values():
+    for patients in patients_by_majority(project=project).values():
         count = math.floor(len(patients) * share)
         if count >= 1 and len(patients) - count >= 2:
             # Deterministic: every k-th of the sorted codes.
             chosen += sorted(patients)[:: len(patients) // count][:count]
     if chosen:
         evaluation_patients_add(project=project, patient_codes=sorted(chosen), user=None)
-
-
-def _patients_by_majority(project: Project) -> dict[str, list[str]]:
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    rows = final_labelled_cells(project=project).values_list("patient", "final_label")
-    for patient, label in rows:
-        counts[patient][label] += 1
-    by_class: dict[str, list[str]] = {"all": [], "hem": []}
-    for patient, labels in counts.items():
-        by_class[labels.most_common(1)[0][0]].append(patient)
-    return by_class
 
 
 def evaluation_patients_add(*, project: Project, patient_codes: list[str], user: Any) -> int:
@@ -165,8 +180,14 @@ def _rescore(project_id: int) -> None:
 
 
 def evaluation_rescore_all(*, project: Project) -> int:
-    """Score production and the candidates on the current frozen set."""
-    versions = ModelVersion.objects.exclude(status="retired")
+    """Score the project's production model and its candidates (its own and the shared versions
+    it has not retired) on the current frozen set."""
+    statuses = model_statuses(project=project)
+    versions = [
+        v
+        for v in model_versions_visible(project=project)
+        if statuses.get(v.pk) != ModelStatus.RETIRED
+    ]
     return sum(model_version_score(version=v, project=project) is not None for v in versions)
 
 
@@ -240,13 +261,25 @@ def _train_and_gate(run: TrainingRun) -> None:
         resume=resume,
     )
     result = train_main(config, on_epoch=lambda report: _on_epoch(run.pk, report))
-    candidate = model_version_register(
-        checkpoint=result.checkpoint,
-        name=f"project{project.pk}-run{run.pk}",
-        notes=f"Trained by run #{run.pk} ({run.get_trigger_display()}) on {len(train)} cells.",
-    )
+    candidate = _candidate_register(run, result.checkpoint, len(train))
     TrainingRun.objects.filter(pk=run.pk).update(candidate=candidate)
     _gate(run, candidate, policy)
+
+
+def _candidate_register(run: TrainingRun, checkpoint: Path, n_train: int) -> ModelVersion:
+    """The run's candidate, registered once: a run retried after registering (its worker died
+    before the gate) takes the version it registered instead of failing on the name."""
+    name = f"project{run.project_id}-run{run.pk}"
+    existing = ModelVersion.objects.filter(name=name, project_id=run.project_id).first()
+    if existing is not None:
+        _run_log(run.pk, f"candidate {name} was registered by an earlier attempt; reusing it")
+        return existing
+    return model_version_register(
+        checkpoint=checkpoint,
+        name=name,
+        project=run.project,
+        notes=f"Trained by run #{run.pk} ({run.get_trigger_display()}) on {n_train} cells.",
+    )
 
 
 def run_seed(cells: list[LabelledCell]) -> int:
@@ -293,7 +326,7 @@ def _on_epoch(run_id: int, report: EpochReport) -> None:
 
 def _gate(run: TrainingRun, candidate: ModelVersion, policy: TrainingPolicy) -> None:
     project = run.project
-    production = model_version_production()
+    production = model_version_production(project=project)
     candidate_score = model_version_score(version=candidate, project=project)
     production_score = (
         model_version_score(version=production, project=project) if production else None
@@ -304,14 +337,24 @@ def _gate(run: TrainingRun, candidate: ModelVersion, policy: TrainingPolicy) -> 
         sensitivity_floor=policy.sensitivity_floor,
         sensitivity_tolerance=policy.sensitivity_tolerance,
     )
-    gate = {**decision.as_dict(), "production": production.name if production else None}
+    gate = {
+        **decision.as_dict(),
+        "production": production.name if production else None,
+        "figures": gate_figures(
+            candidate_score.metrics if candidate_score else {},
+            production_score.metrics if production_score else None,
+        ),
+    }
     with transaction.atomic():
         if decision.promote:
-            model_version_promote(
-                version=candidate, reason="gate passed: " + "; ".join(decision.reasons)
+            _deploy(
+                project=project,
+                version=candidate,
+                actor=None,
+                reason="gate passed: " + "; ".join(decision.reasons),
+                kind=DeploymentKind.GATE,
+                policy=policy,
             )
-            if policy.reclassify_open_cases:
-                transaction.on_commit(lambda: _reclassify_open(project.pk))
         TrainingRun.objects.filter(pk=run.pk).update(
             status=RunStatus.SUCCEEDED,
             gate=gate,
@@ -419,8 +462,35 @@ def training_runs_on_new_labels() -> list[TrainingRun]:
     return runs
 
 
-def model_version_promote_manual(*, version: ModelVersion, user: Any, reason: str) -> None:
-    """An admin's promotion or rollback, whatever the gate said; the reason is required."""
+@transaction.atomic
+def model_version_promote_manual(
+    *, project: Project, version: ModelVersion, user: Any, reason: str
+) -> None:
+    """An admin's promotion or rollback in their project, whatever the gate said; the reason is
+    required. Only this project's pointer moves."""
     if not reason.strip():
         raise ValueError("a reason is required to promote or roll back by hand")
-    model_version_promote(version=version, actor=user, reason=reason.strip())
+    _deploy(
+        project=project,
+        version=version,
+        actor=user,
+        reason=reason.strip(),
+        kind=None,
+        policy=policy_for(project),
+    )
+
+
+def _deploy(
+    *,
+    project: Project,
+    version: ModelVersion,
+    actor: Any,
+    reason: str,
+    kind: str | None,
+    policy: TrainingPolicy,
+) -> None:
+    """Every way a project's production model changes (promotion, rollback, the gate) treats
+    its open cases alike: reclassified with the new model when the project's policy says so."""
+    model_version_promote(version=version, project=project, actor=actor, reason=reason, kind=kind)
+    if policy.reclassify_open_cases:
+        transaction.on_commit(lambda: _reclassify_open(project.pk))

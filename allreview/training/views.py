@@ -11,18 +11,29 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from allreview.mlmodels.models import ModelVersion
-from allreview.mlmodels.selectors import model_version_production
+from allreview.mlmodels.models import ModelStatus
+from allreview.mlmodels.selectors import (
+    deployments_of,
+    model_statuses,
+    model_version_for,
+    model_version_production,
+    model_versions_visible,
+)
 from allreview.projects.access import project_and_role_for, project_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
 from allreview.training import charts, selectors, services
+from allreview.training.gate import gate_figures
 from allreview.training.models import EvaluationPatient, RunTrigger, TrainingRun
 from allreview.training.scoring import latest_score
 
 
 def _project(request: HttpRequest, project_id: int, action: Action = Action.VIEW) -> Project:
     return project_for(user=request.user, project_id=project_id, action=action)
+
+
+def _str(value: int | None) -> str | None:
+    return str(value) if value is not None else None
 
 
 def _png(data: bytes) -> HttpResponse:
@@ -40,6 +51,7 @@ def registry(request: HttpRequest, project_id: int) -> HttpResponse:
         "rows": selectors.registry_rows(project=project),
         "frozen": EvaluationPatient.objects.filter(project=project).count(),
         "can_manage": role_allows(role, Action.MANAGE),
+        "deployments": deployments_of(project=project)[:20],
     }
     return render(request, "training/registry.html", context)
 
@@ -48,15 +60,19 @@ def registry(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_GET
 def model_detail(request: HttpRequest, project_id: int, version_id: int) -> HttpResponse:
     project, role = project_and_role_for(user=request.user, project_id=project_id)
-    version = get_object_or_404(ModelVersion, pk=version_id)
+    version = model_version_for(project=project, version_id=version_id)
+    production = model_version_production(project=project)
+    score = latest_score(version=version, project=project)
     context = {
         "project": project,
         "version": version,
-        "score": latest_score(version=version, project=project),
-        "production": model_version_production(),
+        "status": model_statuses(project=project).get(version.pk, ModelStatus.CANDIDATE),
+        "score": score,
+        "figures": gate_figures(score.metrics if score else {}, None)["candidate"],
+        "production": production,
         "summary": version.training_summary.get("train", {}),
         "can_manage": role_allows(role, Action.MANAGE),
-        "others": ModelVersion.objects.exclude(pk=version.pk),
+        "deployments": deployments_of(project=project).filter(model_version=version),
     }
     return render(request, "training/model_detail.html", context)
 
@@ -65,7 +81,7 @@ def model_detail(request: HttpRequest, project_id: int, version_id: int) -> Http
 @require_GET
 def model_chart(request: HttpRequest, project_id: int, version_id: int, chart: str) -> HttpResponse:
     project = _project(request, project_id)
-    version = get_object_or_404(ModelVersion, pk=version_id)
+    version = model_version_for(project=project, version_id=version_id)
     if chart == "curves":
         return _png(charts.curves_png(version.training_summary.get("history", []), version.name))
     if chart == "confusion":
@@ -82,11 +98,14 @@ def model_chart(request: HttpRequest, project_id: int, version_id: int, chart: s
 @login_required
 @require_POST
 def model_promote(request: HttpRequest, project_id: int, version_id: int) -> HttpResponse:
-    _project(request, project_id, Action.MANAGE)
-    version = get_object_or_404(ModelVersion, pk=version_id)
+    project = _project(request, project_id, Action.MANAGE)
+    version = model_version_for(project=project, version_id=version_id)
     try:
         services.model_version_promote_manual(
-            version=version, user=request.user, reason=request.POST.get("reason", "")
+            project=project,
+            version=version,
+            user=request.user,
+            reason=request.POST.get("reason", ""),
         )
     except ValueError as exc:
         messages.error(request, str(exc))
@@ -99,10 +118,16 @@ def model_promote(request: HttpRequest, project_id: int, version_id: int) -> Htt
 @require_GET
 def model_compare(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _project(request, project_id)
-    versions = ModelVersion.objects.all()
+    versions = model_versions_visible(project=project)
     a, b = request.GET.get("a"), request.GET.get("b")
+    if not (a and b):
+        first, second = selectors.compare_defaults(project=project)
+        a, b = a or _str(first), b or _str(second)
     changes: list[dict[str, Any]] = []
     if a and b and a.isdigit() and b.isdigit():
+        # another project's private version is no more comparable than viewable
+        model_version_for(project=project, version_id=int(a))
+        model_version_for(project=project, version_id=int(b))
         changes = selectors.changed_calls(project=project, version_a=int(a), version_b=int(b))
     context = {"project": project, "versions": versions, "a": a, "b": b, "changes": changes}
     return render(request, "training/compare.html", context)
@@ -118,10 +143,22 @@ def runs(request: HttpRequest, project_id: int) -> HttpResponse:
         "policy": services.policy_for(project),
         "frozen": EvaluationPatient.objects.filter(project=project),
         "new_labels": selectors.new_final_labels_count(project=project),
+        "frozen_needs": _frozen_needs(project),
         "can_manage": role_allows(role, Action.MANAGE),
         "can_adjudicate": role_allows(role, Action.ADJUDICATE),
     }
     return render(request, "training/runs.html", context)
+
+
+def _frozen_needs(project: Project) -> dict[str, Any] | None:
+    """When the automatic frozen set cannot be chosen yet: patients per class, and how many."""
+    if EvaluationPatient.objects.filter(project=project).exists():
+        return None
+    needed = services.patients_needed_per_class(services.policy_for(project).evaluation_share)
+    have = {k: len(v) for k, v in selectors.patients_by_majority(project=project).items()}
+    if not needed or min(have.values()) >= needed:
+        return None
+    return {"needed": needed, "all": have["all"], "hem": have["hem"]}
 
 
 @login_required

@@ -35,9 +35,11 @@ def make_cells(case: Case, n: int, *, model_version: ModelVersion | None = None)
     return cells
 
 
-def make_model_version(name: str = "m1") -> ModelVersion:
+def make_model_version(name: str = "m1", *, project=None) -> ModelVersion:
+    """A registry row (no checkpoint file): shared, or the project's own."""
     return ModelVersion.objects.create(
         name=name,
+        project=project,
         profile="tiny",
         architecture="tiny",
         checkpoint=f"models/{name}.pt",

@@ -36,7 +36,7 @@ def world(db) -> World:
     for role in Role.values:
         users[role] = UserFactory(username=role)
         MembershipFactory(project=project, user=users[role], role=role)
-    version = make_model_version("matrix-model")
+    version = make_model_version("matrix-model", project=project)  # the project's own
     case = case_upload(
         project=project,
         user=users["admin"],

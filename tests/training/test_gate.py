@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from allreview.training.gate import gate_decide
 
 GOOD = {"weighted_f1": 0.91, "sensitivity": 0.95}
@@ -69,3 +71,51 @@ def test_a_run_seed_depends_on_the_images_and_labels_not_on_row_ids():
     relabelled = [LabelledCell(1, "cells/1/1/aa.png", "hem", "P1"), first[1]]
     assert run_seed(first) == run_seed(moved)
     assert run_seed(first) != run_seed(relabelled)
+
+
+def test_a_production_model_that_calls_every_cell_a_blast_holds_nobody_back():
+    # the case: sensitivity 1.0, specificity 0.1 (balanced accuracy 0.55)
+    trivial = {"weighted_f1": 0.95, "sensitivity": 1.0, "specificity": 0.1}
+    decision = decide({"weighted_f1": 0.8, "sensitivity": 0.92}, production=trivial)
+    assert decision.promote, decision.reasons
+    assert "no better than a trivial model: balanced accuracy 0.550" in decision.reasons[0]
+
+
+def test_a_production_model_failing_healthy_patients_is_trivial_too():
+    production = {
+        "weighted_f1": 0.95,
+        "sensitivity": 0.99,
+        "specificity": 0.9,
+        "balanced_accuracy": 0.9,
+        "patient_macro_accuracy_hem": 0.4,
+    }
+    assert decide({"weighted_f1": 0.8, "sensitivity": 0.92}, production=production).promote
+
+
+def test_a_trivial_production_still_leaves_the_sensitivity_floor():
+    trivial = {"weighted_f1": 0.95, "sensitivity": 1.0, "specificity": 0.0}
+    decision = decide({"weighted_f1": 0.99, "sensitivity": 0.85}, production=trivial)
+    assert not decision.promote and "below the floor" in decision.reasons[0]
+
+
+def test_a_candidate_worse_on_healthy_patients_than_production_is_held():
+    production = {**GOOD, "specificity": 0.9, "patient_macro_accuracy_hem": 0.95}
+    candidate = {**GOOD, "specificity": 0.9, "patient_macro_accuracy_hem": 0.9}
+    decision = decide(candidate, production=production)
+    assert not decision.promote
+    assert (
+        "healthy-patient accuracy 0.900 is more than 0.020 below production's 0.950"
+        in (decision.reasons[0])
+    )
+    assert decide({**candidate, "patient_macro_accuracy_hem": 0.94}, production=production).promote
+
+
+def test_balanced_accuracy_is_read_from_the_metrics_or_computed():
+    from allreview.training.gate import balanced_accuracy, gate_figures
+
+    assert balanced_accuracy({"balanced_accuracy": 0.7, "sensitivity": 1, "specificity": 1}) == 0.7
+    assert balanced_accuracy({"sensitivity": 0.9, "specificity": 0.5}) == pytest.approx(0.7)
+    assert balanced_accuracy({"sensitivity": 0.9}) is None
+    figures = gate_figures({"sensitivity": 0.9, "specificity": 0.5}, None)
+    assert figures["candidate"]["balanced_accuracy"] == pytest.approx(0.7)
+    assert figures["production"] is None

@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 
 from allreview.audit.models import AuditEvent
-from allreview.mlmodels.models import ModelStatus
 from allreview.projects.models import Role
 from allreview.training.models import ModelScore, RunStatus, TrainingRun
 from tests.cases.helpers import make_model_version
@@ -59,23 +58,28 @@ def test_a_full_run_shows_on_every_page(
     assert client.get(f"{base}/drift/?format=png")["Content-Type"] == "image/png"
 
 
-def test_admin_rolls_back_with_a_reason_and_it_is_audited(lab_a, admin_of_lab_a):
+def test_admin_rolls_back_with_a_reason_and_it_is_audited_with_the_project(lab_a, admin_of_lab_a):
+    from allreview.mlmodels.selectors import model_version_production
     from allreview.mlmodels.services import model_version_promote
 
-    old, new = make_model_version("old"), make_model_version("new")
-    model_version_promote(version=old)
-    model_version_promote(version=new)
+    old, new = make_model_version("old", project=lab_a), make_model_version("new", project=lab_a)
+    model_version_promote(version=old, project=lab_a)
+    model_version_promote(version=new, project=lab_a)
     client = client_for(admin_of_lab_a)
     url = f"/projects/{lab_a.pk}/models/{old.pk}/promote/"
     client.post(url, {"reason": ""})
-    old.refresh_from_db()
-    assert old.status == ModelStatus.RETIRED  # no reason, no rollback
+    assert model_version_production(project=lab_a) == new  # no reason, no rollback
     client.post(url, {"reason": "new version misses blasts on site B"})
-    old.refresh_from_db()
-    assert old.status == ModelStatus.PRODUCTION
+    assert model_version_production(project=lab_a) == old
     event = AuditEvent.objects.filter(action="model.promote").first()
-    assert event.actor == admin_of_lab_a
+    assert event.actor == admin_of_lab_a and event.project == lab_a
     assert event.after["reason"] == "new version misses blasts on site B"
+    assert event.after["kind"] == "rollback"
+    audit_page = client.get(f"/audit/projects/{lab_a.pk}/").content.decode()
+    assert "model.promote" in audit_page
+    detail = client.get(f"/projects/{lab_a.pk}/models/{old.pk}/").content.decode()
+    assert "Promotion history" in detail and "new version misses blasts on site B" in detail
+    assert "Rollback" in detail
 
 
 def test_reviewer_may_look_but_not_retrain_or_promote(lab_a):
@@ -111,7 +115,9 @@ def test_registry_lists_scores_without_a_query_per_version(
             metrics={"weighted_f1": 0.5 + i / 10, "sensitivity": 0.9, "specificity": 0.8},
         )
     client = client_for(alice)
-    with django_assert_max_num_queries(8):
+    # constant, whatever the number of versions: the page, the scores, the project's standing
+    # of each version (its deployment history, the default) and the history table
+    with django_assert_max_num_queries(10):
         body = client.get(f"/projects/{lab_a.pk}/models/").content.decode()
     assert "0.900" in body  # v4's F1
 

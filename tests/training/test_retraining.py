@@ -12,7 +12,6 @@ from allreview.cases.classification import case_classify
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, Prediction
 from allreview.cases.services import case_upload, label_set
-from allreview.mlmodels.models import ModelStatus
 from allreview.mlmodels.selectors import model_version_production
 from allreview.training import services
 from allreview.training.models import (
@@ -49,7 +48,7 @@ def test_beat_task_trains_scores_and_promotes_a_new_version_the_worker_then_uses
     assert ModelScore.objects.filter(model_version=candidate, project=reviewed_project).exists()
     assert ModelScore.objects.filter(model_version=weak_production).exists()  # compared fairly
     assert run.gate["promote"] is True
-    assert model_version_production() == candidate
+    assert model_version_production(project=reviewed_project) == candidate
     assert AuditEvent.objects.filter(action="training.gate").exists()
 
     case = case_upload(
@@ -70,8 +69,9 @@ def test_candidate_that_fails_the_gate_stays_a_candidate_with_the_reason(
         run = training_run_request(project=reviewed_project, trigger=RunTrigger.MANUAL)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED
-    assert run.candidate.status == ModelStatus.CANDIDATE
-    assert model_version_production() == production_model
+    assert run.candidate.project == reviewed_project  # the project's own, not shared
+    assert not run.candidate.deployments.exists()
+    assert model_version_production(project=reviewed_project) == production_model
     assert run.gate["promote"] is False
     assert "below the floor 1.010" in run.reason
 

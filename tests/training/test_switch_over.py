@@ -24,8 +24,8 @@ def test_open_case_is_reclassified_with_the_new_model_and_keeps_its_review(
     case_classify(case_id=case.pk)
     cell = case.cells.first()
     label_set(cell=cell, user=alice, value="hem")
-    new = model_version_register(checkpoint=tiny_checkpoint, name="v-new")
-    model_version_promote(version=new)
+    new = model_version_register(checkpoint=tiny_checkpoint, name="v-new", project=lab_a)
+    model_version_promote(version=new, project=lab_a)
 
     case_reclassify(case_id=case.pk)
 
@@ -44,7 +44,8 @@ def test_signed_off_cases_are_not_reclassified(
     )
     case_classify(case_id=case.pk)
     Case.objects.filter(pk=case.pk).update(status=CaseStatus.SIGNED_OFF)
-    model_version_promote(version=model_version_register(checkpoint=tiny_checkpoint, name="v-new"))
+    new = model_version_register(checkpoint=tiny_checkpoint, name="v-new", project=lab_a)
+    model_version_promote(version=new, project=lab_a)
     case_reclassify(case_id=case.pk)
     case.refresh_from_db()
     assert case.model_version == production_model
