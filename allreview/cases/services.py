@@ -25,6 +25,7 @@ from allreview.cases.ingest import (
     ingest_pool,
 )
 from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelValue, pseudonym_validator
+from allreview.cases.queueing import on_commit_send, task_send
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
 from allreview.projects.selectors import membership_role
@@ -74,6 +75,7 @@ def case_upload(
     validate_case_fields(patient_code=patient_code, specimen_id=specimen_id)
     accepted = check_files(expand_archives(files))
     stored: list[str] = []
+    committed: list[bool] = []
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -96,10 +98,13 @@ def case_upload(
                 target=case,
                 after={"cells": len(cells)},
             )
-            transaction.on_commit(lambda: case_enqueue(case_id=case.pk))
+            # First on commit: from then on the files belong to committed rows and must stay.
+            transaction.on_commit(lambda: committed.append(True))
+            on_commit_send(lambda: case_enqueue(case_id=case.pk))
     except BaseException:
-        for name in stored:
-            default_storage.delete(name)
+        if not committed:
+            for name in stored:
+                default_storage.delete(name)
         raise
     logger.info("case %s uploaded with %d cells", case.pk, len(accepted))
     return case
@@ -130,11 +135,28 @@ def _storage_put(name: str, data: bytes) -> str:
     return default_storage.save(name, ContentFile(data))
 
 
-def case_enqueue(*, case_id: int) -> None:
+QUEUE_UNREACHABLE_NOTICE = (
+    "The task queue could not be reached; classification starts automatically within a few "
+    "minutes of it coming back. Nothing needs to be uploaded again."
+)
+
+
+def case_enqueue(*, case_id: int) -> bool:
+    """Send the case to a classification worker. When the broker is down the case stays queued
+    with a notice and no `enqueued_at`, which the beat sweep reads as "never sent" and sends
+    again within a minute; the worker's claim makes a duplicate send harmless."""
     from allreview.cases.tasks import case_classify
 
-    Case.objects.filter(pk=case_id).update(enqueued_at=timezone.now())
-    case_classify.delay(case_id)
+    if task_send(case_classify, case_id):
+        Case.objects.filter(pk=case_id).update(enqueued_at=timezone.now())
+        Case.objects.filter(pk=case_id, status_detail=QUEUE_UNREACHABLE_NOTICE).update(
+            status_detail=""
+        )
+        return True
+    Case.objects.filter(pk=case_id, status=CaseStatus.QUEUED).update(
+        enqueued_at=None, status_detail=QUEUE_UNREACHABLE_NOTICE
+    )
+    return False
 
 
 def label_set(*, cell: Cell, user: Any, value: str) -> Label:
@@ -185,7 +207,7 @@ def case_retry(*, case: Case, user: Any) -> Case:
     require_role(user=user, project_id=case.project_id, action=Action.RETRY)
     with transaction.atomic():
         updated = Case.objects.filter(pk=case.pk, status=CaseStatus.FAILED).update(
-            status=CaseStatus.QUEUED, status_detail=""
+            status=CaseStatus.QUEUED, status_detail="", enqueued_at=None
         )
         if not updated:
             raise ValidationError("only a failed case can be retried")
@@ -196,7 +218,7 @@ def case_retry(*, case: Case, user: Any) -> Case:
             case_id=case.pk,
             target=case,
         )
-        transaction.on_commit(lambda: case_enqueue(case_id=case.pk))
+        on_commit_send(lambda: case_enqueue(case_id=case.pk))
     case.refresh_from_db()
     return case
 

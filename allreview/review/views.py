@@ -45,13 +45,24 @@ def case_upload(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(
-                request, f"Uploaded {case.progress_total} cells; classification is queued."
-            )
+            _upload_messages(request, case)
             return redirect("review:case_detail", case_id=case.pk)
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "problems": problems}
     return render(request, "review/case_upload.html", context, status=status)
+
+
+def _upload_messages(request: HttpRequest, case: Any) -> None:
+    case.refresh_from_db(fields=["enqueued_at"])  # the on-commit send has run by now
+    if case.enqueued_at is None:
+        messages.warning(
+            request,
+            f"Uploaded {case.progress_total} cells. {services.QUEUE_UNREACHABLE_NOTICE}",
+        )
+    else:
+        messages.success(
+            request, f"Uploaded {case.progress_total} cells; classification is queued."
+        )
 
 
 @login_required
