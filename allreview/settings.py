@@ -309,6 +309,14 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 2100)
+# A classifying worker renews its claim on a case this often; a claim not renewed for the lease
+# lost its worker (killed, host gone): the sweep queues the case again and the page offers Retry.
+CLASSIFY_HEARTBEAT_SECONDS = env_int("CLASSIFY_HEARTBEAT_SECONDS", 30)
+CLASSIFY_CLAIM_LEASE_SECONDS = env_int("CLASSIFY_CLAIM_LEASE_SECONDS", 150)
+if CLASSIFY_CLAIM_LEASE_SECONDS < 2 * CLASSIFY_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "CLASSIFY_CLAIM_LEASE_SECONDS must be at least twice CLASSIFY_HEARTBEAT_SECONDS"
+    )
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Cases that waited for a production model, or whose worker died mid-claim, are picked up again.

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
@@ -24,7 +25,15 @@ from allreview.cases.ingest import (
     expand_archives,
     ingest_pool,
 )
-from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelValue, pseudonym_validator
+from allreview.cases.models import (
+    Case,
+    CaseStatus,
+    Cell,
+    Label,
+    LabelValue,
+    lapsed_claim,
+    pseudonym_validator,
+)
 from allreview.cases.queueing import on_commit_send, task_send
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
@@ -203,14 +212,18 @@ def _reads_of(case: Case, user: Any) -> Any:
 
 
 def case_retry(*, case: Case, user: Any) -> Case:
-    """Queue a failed case again; its predictions so far are kept (the task skips them)."""
+    """Queue a failed case again, or one whose worker died (its claim's lease lapsed); its
+    predictions so far are kept (the task skips them)."""
     require_role(user=user, project_id=case.project_id, action=Action.RETRY)
     with transaction.atomic():
-        updated = Case.objects.filter(pk=case.pk, status=CaseStatus.FAILED).update(
+        retryable = Q(status=CaseStatus.FAILED) | lapsed_claim()
+        updated = Case.objects.filter(retryable, pk=case.pk).update(
             status=CaseStatus.QUEUED, status_detail="", enqueued_at=None
         )
         if not updated:
-            raise ValidationError("only a failed case can be retried")
+            raise ValidationError(
+                "only a failed case, or one whose worker stopped answering, can be retried"
+            )
         audit_record(
             action="case.retry",
             actor=user,
