@@ -261,10 +261,20 @@ UPLOAD_MIN_SIDE = env_int("UPLOAD_MIN_SIDE", 64)
 UPLOAD_MAX_SIDE = env_int("UPLOAD_MAX_SIDE", 4096)
 UPLOAD_MAX_ARCHIVE_RATIO = env_float("UPLOAD_MAX_ARCHIVE_RATIO", 200.0)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 128)
-# Django's own request limits must not cut an upload below ours; files stream to disk past 10 MB.
+# The format of a patient code (a regular expression the whole code must match). The default
+# takes letters, digits, '.', '_' and '-' with at least one digit; codes that look like a name
+# (two capitalised words) or hold a date are refused whatever the pattern allows.
+PATIENT_CODE_PATTERN = os.environ.get(
+    "PATIENT_CODE_PATTERN", r"(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+)
+# Django's own request limits must not cut an upload below ours. Every uploaded file streams to
+# a temporary file (FILE_UPLOAD_TEMP_DIR, default the system's), however small: a 1 GiB upload
+# of many small cells would otherwise sit in memory file by file; the upload service reads them
+# from disk one at a time.
 DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 
 # Classification.
 MODEL_DEVICE = os.environ.get("MODEL_DEVICE", "auto")

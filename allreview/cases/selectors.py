@@ -414,3 +414,25 @@ def newest_label_id(*, cell_id: int) -> int | None:
     return (
         Label.objects.filter(cell_id=cell_id).order_by("-id").values_list("id", flat=True).first()
     )
+
+
+def case_upload_warnings(*, case: Case) -> list[str]:
+    """What the uploader should know about a new case that did not stop it: an earlier case of
+    the project holds exactly the same images (same set of sha256), i.e. a likely re-upload."""
+    hashes = list(Cell.objects.filter(case=case).values_list("sha256", flat=True))
+    same = (
+        Case.objects.filter(project_id=case.project_id)
+        .exclude(pk=case.pk)
+        .annotate(
+            n_cells=Count("cells", distinct=True),
+            n_same=Count("cells", filter=Q(cells__sha256__in=hashes), distinct=True),
+        )
+        .filter(n_cells=len(hashes), n_same=len(hashes))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return [
+        f"The same {len(hashes)} images as case #{pk} of this project: "
+        "is this a re-upload? Both cases are kept; review only one."
+        for pk in same
+    ]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
@@ -34,6 +37,7 @@ from allreview.cases.models import (
     lapsed_claim,
     pseudonym_validator,
 )
+from allreview.cases.pseudonyms import validate_patient_code
 from allreview.cases.queueing import on_commit_send, task_send
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
@@ -54,11 +58,12 @@ def require_role(*, user: Any, project_id: int, action: Action) -> str:
 
 def validate_case_fields(*, patient_code: str, specimen_id: str) -> None:
     errors: dict[str, list[str]] = {}
-    for field_name, value in (("patient_code", patient_code), ("specimen_id", specimen_id)):
-        if not value and field_name == "specimen_id":
-            continue
+    checks = (("patient_code", patient_code, validate_patient_code),)
+    if specimen_id:
+        checks += (("specimen_id", specimen_id, pseudonym_validator),)
+    for field_name, value, validate in checks:
         try:
-            pseudonym_validator(value)
+            validate(value)
         except ValidationError as exc:
             errors[field_name] = exc.messages
     if errors:
@@ -82,7 +87,27 @@ def case_upload(
     if check_permission:
         require_role(user=user, project_id=project.pk, action=Action.UPLOAD)
     validate_case_fields(patient_code=patient_code, specimen_id=specimen_id)
-    accepted = check_files(expand_archives(files))
+    with tempfile.TemporaryDirectory(
+        prefix="allreview-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR
+    ) as workdir:
+        accepted = check_files(expand_archives(files, workdir=Path(workdir)))
+        return _case_store(
+            project=project,
+            user=user,
+            patient_code=patient_code,
+            specimen_id=specimen_id,
+            accepted=accepted,
+        )
+
+
+def _case_store(
+    *,
+    project: Project,
+    user: Any,
+    patient_code: str,
+    specimen_id: str,
+    accepted: list[AcceptedImage],
+) -> Case:
     stored: list[str] = []
     committed: list[bool] = []
     try:
@@ -122,7 +147,10 @@ def case_upload(
 def _cell_store(*, case: Case, image: AcceptedImage, stored: list[str]) -> Cell:
     checked = image.checked
     base = f"cells/{case.project_id}/{case.pk}/{checked.sha256}"
-    image_name = _storage_put(f"{base}.{EXTENSION_BY_FORMAT[checked.format]}", image.incoming.data)
+    with image.incoming.open() as original:  # streamed from disk, never whole in memory
+        image_name = default_storage.save(
+            f"{base}.{EXTENSION_BY_FORMAT[checked.format]}", File(original)
+        )
     stored.append(image_name)
     thumb_name = _storage_put(f"{base}.thumb.jpg", checked.thumbnail)
     stored.append(thumb_name)

@@ -31,7 +31,7 @@ def case_upload(request: HttpRequest) -> HttpResponse:
     problems: list[Any] = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        files = [IncomingFile(f.name, f.read()) for f in data["files"]]
+        files = [IncomingFile.from_upload(f) for f in data["files"]]
         try:
             case = services.case_upload(
                 project=data["project"],
@@ -63,6 +63,8 @@ def _upload_messages(request: HttpRequest, case: Any) -> None:
         messages.success(
             request, f"Uploaded {case.progress_total} cells; classification is queued."
         )
+    for warning in selectors.case_upload_warnings(case=case):
+        messages.warning(request, warning)
 
 
 @login_required
