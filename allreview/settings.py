@@ -262,11 +262,9 @@ UPLOAD_MAX_SIDE = env_int("UPLOAD_MAX_SIDE", 4096)
 UPLOAD_MAX_ARCHIVE_RATIO = env_float("UPLOAD_MAX_ARCHIVE_RATIO", 200.0)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 128)
 # The format of a patient code (a regular expression the whole code must match). The default
-# takes letters, digits, '.', '_' and '-' with at least one digit; codes that look like a name
-# (two capitalised words) or hold a date are refused whatever the pattern allows.
-PATIENT_CODE_PATTERN = os.environ.get(
-    "PATIENT_CODE_PATTERN", r"(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
-)
+# takes letters, digits, '.', '_' and '-' (at most 64); a lab tightens it to its own scheme. Codes
+# that look like a name (two capitalised words) or hold a date are refused whatever it allows.
+PATIENT_CODE_PATTERN = os.environ.get("PATIENT_CODE_PATTERN", r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # Django's own request limits must not cut an upload below ours. Every uploaded file streams to
 # a temporary file (FILE_UPLOAD_TEMP_DIR, default the system's), however small: a 1 GiB upload
 # of many small cells would otherwise sit in memory file by file; the upload service reads them

@@ -19,8 +19,8 @@ _DATE_DMY = re.compile(r"(?<!\d)(\d{1,2})[-./_](\d{1,2})[-./_](\d{4})(?!\d)")
 _DATE_COMPACT = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 
 PATTERN_MESSAGE = (
-    "Use the project's pseudonymous code format (letters, digits, '.', '_' or '-', with at least "
-    "one digit, e.g. P-0042), never a name."
+    "Use the project's pseudonymous code format (e.g. P-0042: letters, digits, '.', '_' or '-'), "
+    "never a name."
 )
 
 

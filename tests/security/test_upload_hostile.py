@@ -166,7 +166,7 @@ def test_the_query_and_the_form_must_name_the_same_project(api, lab_a, lab_b, ce
         "12.03.1975",
         "03/12/1975",
         "P19750312",
-        "Smith",  # no digit: not the pseudonymous format
+        "Jane/Doe",  # not the pseudonymous format
     ],
 )
 def test_names_and_dates_of_birth_are_refused_as_patient_codes_by_the_api(
