@@ -261,10 +261,18 @@ UPLOAD_MIN_SIDE = env_int("UPLOAD_MIN_SIDE", 64)
 UPLOAD_MAX_SIDE = env_int("UPLOAD_MAX_SIDE", 4096)
 UPLOAD_MAX_ARCHIVE_RATIO = env_float("UPLOAD_MAX_ARCHIVE_RATIO", 200.0)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 128)
-# Django's own request limits must not cut an upload below ours; files stream to disk past 10 MB.
+# The format of a patient code (a regular expression the whole code must match). The default
+# takes letters, digits, '.', '_' and '-' (at most 64); a lab tightens it to its own scheme. Codes
+# that look like a name (two capitalised words) or hold a date are refused whatever it allows.
+PATIENT_CODE_PATTERN = os.environ.get("PATIENT_CODE_PATTERN", r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# Django's own request limits must not cut an upload below ours. Every uploaded file streams to
+# a temporary file (FILE_UPLOAD_TEMP_DIR, default the system's), however small: a 1 GiB upload
+# of many small cells would otherwise sit in memory file by file; the upload service reads them
+# from disk one at a time.
 DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 
 # Classification.
 MODEL_DEVICE = os.environ.get("MODEL_DEVICE", "auto")
@@ -311,6 +319,14 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 2100)
+# A classifying worker renews its claim on a case this often; a claim not renewed for the lease
+# lost its worker (killed, host gone): the sweep queues the case again and the page offers Retry.
+CLASSIFY_HEARTBEAT_SECONDS = env_int("CLASSIFY_HEARTBEAT_SECONDS", 30)
+CLASSIFY_CLAIM_LEASE_SECONDS = env_int("CLASSIFY_CLAIM_LEASE_SECONDS", 150)
+if CLASSIFY_CLAIM_LEASE_SECONDS < 2 * CLASSIFY_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "CLASSIFY_CLAIM_LEASE_SECONDS must be at least twice CLASSIFY_HEARTBEAT_SECONDS"
+    )
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Cases that waited for a production model, or whose worker died mid-claim, are picked up again.

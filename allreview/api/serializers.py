@@ -50,6 +50,17 @@ class CaseSerializer(serializers.ModelSerializer):
         ]
 
 
+class CaseCreatedSerializer(CaseSerializer):
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="What did not stop the upload but should be known, e.g. a likely re-upload.",
+    )
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "warnings"]
+
+
 class CaseUploadSerializer(serializers.Serializer):
     project = serializers.IntegerField()
     patient_code = serializers.CharField(max_length=64)

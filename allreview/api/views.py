@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -44,15 +45,31 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> Any:
         return selectors.case_list_for_user(user=self.request.user)
 
-    @extend_schema(request=s.CaseUploadSerializer, responses={201: s.CaseSerializer})
+    @extend_schema(
+        request=s.CaseUploadSerializer,
+        responses={201: s.CaseCreatedSerializer},
+        parameters=[
+            OpenApiParameter(
+                "project",
+                int,
+                description="The project, checked before the body is read (optional; if given, "
+                "the form field must name the same project).",
+            )
+        ],
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Before request.data: reading it spools the whole body, so who may not upload is
+        # refused first (by the project in ?project=, else by having no project to upload to).
+        hinted = _upload_project_before_body(request)
         form = s.CaseUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
+        if hinted is not None and hinted.pk != data["project"]:
+            raise ValidationError({"project": ["differs from the project in the query string"]})
         project = get_object_or_404(
             Project.objects.filter(pk__in=project_ids_for(user=request.user)), pk=data["project"]
         )
-        files = [IncomingFile(f.name, f.read()) for f in data["files"]]
+        files = [IncomingFile.from_upload(f) for f in data["files"]]
         try:
             case = services.case_upload(
                 project=project,
@@ -72,10 +89,9 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             )
         except DjangoValidationError as exc:
             raise ValidationError(_django_errors(exc)) from exc
-        return Response(
-            s.CaseSerializer(self.get_queryset().get(pk=case.pk)).data,
-            status=status.HTTP_201_CREATED,
-        )
+        created = self.get_queryset().get(pk=case.pk)
+        created.warnings = selectors.case_upload_warnings(case=case)
+        return Response(s.CaseCreatedSerializer(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={202: s.CaseSerializer})
     @action(detail=True, methods=["post"])
@@ -98,6 +114,27 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         page = self.paginate_queryset(cells)
         data = s.CellSerializer(page, many=True, context={"view": view}).data
         return self.get_paginated_response(data)
+
+
+def _upload_project_before_body(request: Request) -> Project | None:
+    """The project named by ?project=, checked for the upload role without touching the body:
+    404 when the user is not a member, 403 when their role does not upload. Without it, a user
+    who may upload nowhere is refused just the same (404 for an outsider, whom no project
+    exists for, 403 for a member), before a byte of the body is read."""
+    raw = request.query_params.get("project")
+    if raw is None:
+        if not project_ids_for(user=request.user, action=Action.UPLOAD).exists():
+            if not project_ids_for(user=request.user).exists():
+                raise Http404("No such project")
+            raise PermissionDenied("your role does not allow uploading in any project")
+        return None
+    if not raw.isdigit():
+        raise ValidationError({"project": ["must be a project id"]})
+    project = get_object_or_404(
+        Project.objects.filter(pk__in=project_ids_for(user=request.user)), pk=int(raw)
+    )
+    services.require_role(user=request.user, project_id=project.pk, action=Action.UPLOAD)
+    return project
 
 
 def _cells_as_seen(case: Any, user: Any) -> tuple[selectors.ReadingView, Any]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import timedelta
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import connections
 from django.db.models import F, Q
 from django.utils import timezone
 
-from allreview.cases.models import Case, CaseStatus, Cell, Prediction
+from allreview.cases.models import Case, CaseStatus, Cell, Prediction, lapsed_claim
 from allreview.mlmodels.models import Deployment, ModelVersion
 from allreview.mlmodels.runtime import predictor_for
 from allreview.mlmodels.selectors import model_version_production
@@ -26,26 +29,65 @@ NO_MODEL_NOTICE = (
 )
 
 
-def case_claim(*, case_id: int, model_version: ModelVersion) -> bool:
-    """Take the case for this worker. A case whose claim outlived the hard time limit is stale:
-    its worker died, so it may be taken again. Everything else is someone else's work."""
+def case_claim(*, case_id: int, model_version: ModelVersion) -> datetime | None:
+    """Take the case for this worker; returns the claim's time (its token for heartbeats) or None.
+    A case classifying under a lapsed lease lost its worker, so it may be taken again; a live
+    claim is someone else's work."""
     now = timezone.now()
-    stale_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    claimable = Q(status=CaseStatus.QUEUED) | Q(
-        status=CaseStatus.CLASSIFYING, claimed_at__lt=stale_before
+    claimable = Q(status=CaseStatus.QUEUED) | lapsed_claim(now)
+    claimed = Case.objects.filter(claimable, pk=case_id).update(
+        status=CaseStatus.CLASSIFYING,
+        claimed_at=now,
+        heartbeat_at=now,
+        model_version=model_version,
+        status_detail="",
     )
+    return now if claimed else None
+
+
+def case_claim_renew(*, case_id: int, claimed_at: datetime) -> bool:
+    """Extend this worker's lease; False when the claim is no longer ours (taken over, done)."""
     return bool(
-        Case.objects.filter(claimable, pk=case_id).update(
-            status=CaseStatus.CLASSIFYING,
-            claimed_at=now,
-            model_version=model_version,
-            status_detail="",
-        )
+        Case.objects.filter(
+            pk=case_id, status=CaseStatus.CLASSIFYING, claimed_at=claimed_at
+        ).update(heartbeat_at=timezone.now())
     )
 
 
 def _project_id(case_id: int) -> int | None:
     return Case.objects.filter(pk=case_id).values_list("project_id", flat=True).first()
+
+
+class _Heartbeat(threading.Thread):
+    """Renews a claim every CLASSIFY_HEARTBEAT_SECONDS while the task works, on its own
+    database connection; stops when told to or when the claim is lost."""
+
+    def __init__(self, case_id: int, claimed_at: datetime) -> None:
+        super().__init__(name=f"claim-heartbeat-{case_id}", daemon=True)
+        self.case_id, self.claimed_at = case_id, claimed_at
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(settings.CLASSIFY_HEARTBEAT_SECONDS):
+                if not case_claim_renew(case_id=self.case_id, claimed_at=self.claimed_at):
+                    logger.warning("case %s: claim lost; heartbeat stops", self.case_id)
+                    return
+        except Exception:
+            logger.exception("case %s: heartbeat failed; the lease will lapse", self.case_id)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+
+@contextmanager
+def claim_heartbeat(*, case_id: int, claimed_at: datetime) -> Iterator[None]:
+    beat = _Heartbeat(case_id, claimed_at)
+    beat.start()
+    try:
+        yield
+    finally:
+        beat.stopped.set()
+        beat.join(timeout=10)
 
 
 def case_classify(*, case_id: int) -> None:
@@ -61,11 +103,13 @@ def case_classify(*, case_id: int) -> None:
         )
         logger.info("case %s waits for a production model", case_id)
         return
-    if not case_claim(case_id=case_id, model_version=model_version):
+    claimed_at = case_claim(case_id=case_id, model_version=model_version)
+    if claimed_at is None:
         logger.info("case %s is not claimable (already done or in progress)", case_id)
         return
     try:
-        _predict_missing(case_id=case_id, model_version=model_version)
+        with claim_heartbeat(case_id=case_id, claimed_at=claimed_at):
+            _predict_missing(case_id=case_id, model_version=model_version)
     except SoftTimeLimitExceeded:
         _case_fail(case_id, "Classification took longer than the time limit; retry it.")
         raise
@@ -73,7 +117,8 @@ def case_classify(*, case_id: int) -> None:
         logger.exception("classification of case %s failed", case_id)
         _case_fail(case_id, f"Classification failed: {type(exc).__name__}: {exc}")
         return
-    Case.objects.filter(pk=case_id, status=CaseStatus.CLASSIFYING).update(
+    # Only under our own claim: a worker whose lease lapsed and was taken over leaves it be.
+    Case.objects.filter(pk=case_id, status=CaseStatus.CLASSIFYING, claimed_at=claimed_at).update(
         status=CaseStatus.READY, classified_at=timezone.now(), progress_done=F("progress_total")
     )
     logger.info("case %s classified with model version %s", case_id, model_version.pk)
@@ -160,8 +205,8 @@ def case_reclassify(*, case_id: int) -> None:
 
 
 def cases_classify_waiting() -> int:
-    """Queue again the cases that waited for a model, whose message may be lost (queued long ago)
-    or whose claim went stale. Returns how many. Fresh queued cases are left alone: their
+    """Queue again the cases that waited for a model, were never sent (the broker was down),
+    whose message may be lost (queued long ago) or whose claim's lease lapsed (dead worker). Returns how many. Fresh queued cases are left alone: their
     message is in the queue, and a second one would only be skipped by the claim."""
     from allreview.cases.services import case_enqueue
 
@@ -169,13 +214,12 @@ def cases_classify_waiting() -> int:
     if with_model is not None and not with_model:
         return 0
     now = timezone.now()
-    stale_claim = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
     lost_message = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     waiting = Case.objects.filter(
         Q(status=CaseStatus.QUEUED, status_detail=NO_MODEL_NOTICE)
         | Q(status=CaseStatus.QUEUED, enqueued_at__lt=lost_message)
-        | Q(status=CaseStatus.QUEUED, enqueued_at__isnull=True)
-        | Q(status=CaseStatus.CLASSIFYING, claimed_at__lt=stale_claim)
+        | Q(status=CaseStatus.QUEUED, enqueued_at__isnull=True)  # never sent (broker was down)
+        | lapsed_claim(now)
     )
     if with_model is not None:  # cases wait per project: only those whose project has a model
         waiting = waiting.filter(project_id__in=with_model)

@@ -10,18 +10,48 @@ import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from django.conf import settings
 
-from allreview.lib.archives import ArchiveLimits, ArchiveRejected, Problem, is_zip, read_zip
+from allreview.lib.archives import (
+    ArchiveLimits,
+    ArchiveRejected,
+    InflateBudget,
+    Problem,
+    is_zip,
+    read_zip,
+)
 from allreview.lib.imaging import CheckedImage, ImageLimits, ImageRejected, check_image
 
 
 @dataclass(frozen=True)
 class IncomingFile:
+    """One file as sent: its bytes in memory (small: tests, the demo) or, for uploads and archive
+    members, a file on disk read only when needed, so an upload never sits whole in memory."""
+
     name: str
-    data: bytes
+    data: bytes = b""
     truth: str = ""  # imported ground truth ("all"/"hem"), e.g. from the C-NMC folder layout
+    path: str = ""  # the content's file, instead of `data`
+
+    def read(self) -> bytes:
+        return Path(self.path).read_bytes() if self.path else self.data
+
+    def open(self) -> BinaryIO:
+        return open(self.path, "rb") if self.path else io.BytesIO(self.data)  # noqa: SIM115
+
+    @property
+    def size(self) -> int:
+        return os.path.getsize(self.path) if self.path else len(self.data)
+
+    @classmethod
+    def from_upload(cls, upload: Any) -> IncomingFile:
+        """From a Django UploadedFile: its temporary file when it was streamed to disk."""
+        if hasattr(upload, "temporary_file_path"):
+            return cls(upload.name, path=upload.temporary_file_path())
+        return cls(upload.name, upload.read())
 
 
 @dataclass(frozen=True)
@@ -58,28 +88,49 @@ def archive_limits() -> ArchiveLimits:
     )
 
 
-def expand_archives(files: Iterable[IncomingFile]) -> list[IncomingFile]:
-    """Replace each zip by its members ("archive.zip/member.png"); other files pass through."""
+def expand_archives(files: Iterable[IncomingFile], *, workdir: Path) -> list[IncomingFile]:
+    """Replace each zip by its members ("archive.zip/member.png"), inflated into files under
+    `workdir` (which the caller removes), other files pass through. All archives of the upload
+    share one inflate budget (UPLOAD_MAX_BYTES, less the plain files), so three small
+    high-ratio zips cannot inflate more together than the limit of one upload."""
+    files = list(files)
+    zips = [_is_zip(item) for item in files]
+    plain = sum(item.size for item, z in zip(files, zips, strict=True) if not z)
+    budget = InflateBudget(
+        limit=settings.UPLOAD_MAX_BYTES, used=min(plain, settings.UPLOAD_MAX_BYTES)
+    )
     expanded: list[IncomingFile] = []
     problems: list[Problem] = []
-    for item in files:
-        if not is_zip(item.data):
+    for item, zipped in zip(files, zips, strict=True):
+        if not zipped:
             expanded.append(item)
             continue
         try:
-            members = read_zip(
-                io.BytesIO(item.data), limits=archive_limits(), archive_name=item.name
-            )
+            with item.open() as handle:
+                members = read_zip(
+                    handle,
+                    limits=archive_limits(),
+                    archive_name=item.name,
+                    extract_to=workdir,
+                    budget=budget,
+                )
         except ArchiveRejected as exc:
             problems.extend(
                 p if p.name == item.name else Problem(f"{item.name}/{p.name}", p.reason)
                 for p in exc.problems
             )
             continue
-        expanded.extend(IncomingFile(f"{item.name}/{m.name}", m.data, item.truth) for m in members)
+        expanded.extend(
+            IncomingFile(f"{item.name}/{m.name}", truth=item.truth, path=m.path) for m in members
+        )
     if problems:
         raise UploadRejected(problems)
     return expanded
+
+
+def _is_zip(item: IncomingFile) -> bool:
+    with item.open() as handle:
+        return is_zip(handle)
 
 
 def check_limits(files: list[IncomingFile]) -> list[Problem]:
@@ -93,7 +144,7 @@ def check_limits(files: list[IncomingFile]) -> list[Problem]:
                 f"{len(files)} files, more than the limit of {settings.UPLOAD_MAX_FILES}",
             )
         )
-    total = sum(len(f.data) for f in files)
+    total = sum(f.size for f in files)
     if total > settings.UPLOAD_MAX_BYTES:
         problems.append(
             Problem(
@@ -110,7 +161,11 @@ def ingest_pool() -> ThreadPoolExecutor:
 
 def _check_one(item: IncomingFile, limits: ImageLimits) -> CheckedImage | Problem:
     try:
-        return check_image(item.data, limits=limits, thumb_size=settings.THUMBNAIL_SIZE)
+        if item.size > limits.max_bytes:  # never read an oversized file into memory
+            raise ImageRejected(
+                f"file of {item.size} bytes is over the limit of {limits.max_bytes}"
+            )
+        return check_image(item.read(), limits=limits, thumb_size=settings.THUMBNAIL_SIZE)
     except ImageRejected as exc:
         return Problem(item.name, exc.reason)
 

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from allreview.lib.appendonly import AppendOnlyModel
 
@@ -54,6 +58,9 @@ class Case(models.Model):
     progress_total = models.PositiveIntegerField(default=0)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Renewed by the classifying worker every CLASSIFY_HEARTBEAT_SECONDS; a claim whose lease
+    # (CLASSIFY_CLAIM_LEASE_SECONDS) ran out without a beat lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     classified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -68,6 +75,31 @@ class Case(models.Model):
     @property
     def progress_percent(self) -> int:
         return round(100 * self.progress_done / self.progress_total) if self.progress_total else 0
+
+    @property
+    def claim_lapsed(self) -> bool:
+        """Classifying, but its worker stopped beating: it may be claimed (or retried) again."""
+        if self.status != CaseStatus.CLASSIFYING:
+            return False
+        last = self.heartbeat_at or self.claimed_at
+        return last is None or last < lease_cutoff()
+
+
+def lease_cutoff(now: datetime | None = None) -> datetime:
+    """A claim last confirmed before this moment has lost its worker."""
+    lease = timedelta(seconds=settings.CLASSIFY_CLAIM_LEASE_SECONDS)
+    return (now or timezone.now()) - lease
+
+
+def lapsed_claim(now: datetime | None = None) -> Q:
+    """Cases classifying under a claim whose lease ran out (rows from before heartbeats count
+    from their claim)."""
+    cutoff = lease_cutoff(now)
+    return Q(status=CaseStatus.CLASSIFYING) & (
+        Q(heartbeat_at__lt=cutoff)
+        | Q(heartbeat_at__isnull=True, claimed_at__lt=cutoff)
+        | Q(heartbeat_at__isnull=True, claimed_at__isnull=True)
+    )
 
 
 def cell_image_path(cell: Cell, filename: str) -> str:

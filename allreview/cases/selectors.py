@@ -528,3 +528,25 @@ def signed_sign_off_subquery() -> Case_:
     """The id of the sign-off a signed-off cell's record comes from (NULL when open)."""
     signed = Subquery(signed_cells().values("sign_off_id")[:1])
     return Case_(When(case__status=CaseStatus.SIGNED_OFF, then=signed), default=Value(None))
+
+
+def case_upload_warnings(*, case: Case) -> list[str]:
+    """What the uploader should know about a new case that did not stop it: an earlier case of
+    the project holds exactly the same images (same set of sha256), i.e. a likely re-upload."""
+    hashes = list(Cell.objects.filter(case=case).values_list("sha256", flat=True))
+    same = (
+        Case.objects.filter(project_id=case.project_id)
+        .exclude(pk=case.pk)
+        .annotate(
+            n_cells=Count("cells", distinct=True),
+            n_same=Count("cells", filter=Q(cells__sha256__in=hashes), distinct=True),
+        )
+        .filter(n_cells=len(hashes), n_same=len(hashes))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return [
+        f"The same {len(hashes)} images as case #{pk} of this project: "
+        "is this a re-upload? Both cases are kept; review only one."
+        for pk in same
+    ]

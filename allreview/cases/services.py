@@ -5,16 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
@@ -34,8 +38,11 @@ from allreview.cases.models import (
     LabelRequest,
     LabelValue,
     Prediction,
+    lapsed_claim,
     pseudonym_validator,
 )
+from allreview.cases.pseudonyms import validate_patient_code
+from allreview.cases.queueing import on_commit_send, task_send
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
 from allreview.projects.selectors import membership_role
@@ -55,11 +62,12 @@ def require_role(*, user: Any, project_id: int, action: Action) -> str:
 
 def validate_case_fields(*, patient_code: str, specimen_id: str) -> None:
     errors: dict[str, list[str]] = {}
-    for field_name, value in (("patient_code", patient_code), ("specimen_id", specimen_id)):
-        if not value and field_name == "specimen_id":
-            continue
+    checks = (("patient_code", patient_code, validate_patient_code),)
+    if specimen_id:
+        checks += (("specimen_id", specimen_id, pseudonym_validator),)
+    for field_name, value, validate in checks:
         try:
-            pseudonym_validator(value)
+            validate(value)
         except ValidationError as exc:
             errors[field_name] = exc.messages
     if errors:
@@ -83,8 +91,29 @@ def case_upload(
     if check_permission:
         require_role(user=user, project_id=project.pk, action=Action.UPLOAD)
     validate_case_fields(patient_code=patient_code, specimen_id=specimen_id)
-    accepted = check_files(expand_archives(files))
+    with tempfile.TemporaryDirectory(
+        prefix="allreview-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR
+    ) as workdir:
+        accepted = check_files(expand_archives(files, workdir=Path(workdir)))
+        return _case_store(
+            project=project,
+            user=user,
+            patient_code=patient_code,
+            specimen_id=specimen_id,
+            accepted=accepted,
+        )
+
+
+def _case_store(
+    *,
+    project: Project,
+    user: Any,
+    patient_code: str,
+    specimen_id: str,
+    accepted: list[AcceptedImage],
+) -> Case:
     stored: list[str] = []
+    committed: list[bool] = []
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -107,10 +136,13 @@ def case_upload(
                 target=case,
                 after={"cells": len(cells)},
             )
-            transaction.on_commit(lambda: case_enqueue(case_id=case.pk))
+            # First on commit: from then on the files belong to committed rows and must stay.
+            transaction.on_commit(lambda: committed.append(True))
+            on_commit_send(lambda: case_enqueue(case_id=case.pk))
     except BaseException:
-        for name in stored:
-            default_storage.delete(name)
+        if not committed:
+            for name in stored:
+                default_storage.delete(name)
         raise
     logger.info("case %s uploaded with %d cells", case.pk, len(accepted))
     return case
@@ -119,7 +151,10 @@ def case_upload(
 def _cell_store(*, case: Case, image: AcceptedImage, stored: list[str]) -> Cell:
     checked = image.checked
     base = f"cells/{case.project_id}/{case.pk}/{checked.sha256}"
-    image_name = _storage_put(f"{base}.{EXTENSION_BY_FORMAT[checked.format]}", image.incoming.data)
+    with image.incoming.open() as original:  # streamed from disk, never whole in memory
+        image_name = default_storage.save(
+            f"{base}.{EXTENSION_BY_FORMAT[checked.format]}", File(original)
+        )
     stored.append(image_name)
     thumb_name = _storage_put(f"{base}.thumb.jpg", checked.thumbnail)
     stored.append(thumb_name)
@@ -141,11 +176,28 @@ def _storage_put(name: str, data: bytes) -> str:
     return default_storage.save(name, ContentFile(data))
 
 
-def case_enqueue(*, case_id: int) -> None:
+QUEUE_UNREACHABLE_NOTICE = (
+    "The task queue could not be reached; classification starts automatically within a few "
+    "minutes of it coming back. Nothing needs to be uploaded again."
+)
+
+
+def case_enqueue(*, case_id: int) -> bool:
+    """Send the case to a classification worker. When the broker is down the case stays queued
+    with a notice and no `enqueued_at`, which the beat sweep reads as "never sent" and sends
+    again within a minute; the worker's claim makes a duplicate send harmless."""
     from allreview.cases.tasks import case_classify
 
-    Case.objects.filter(pk=case_id).update(enqueued_at=timezone.now())
-    case_classify.delay(case_id)
+    if task_send(case_classify, case_id):
+        Case.objects.filter(pk=case_id).update(enqueued_at=timezone.now())
+        Case.objects.filter(pk=case_id, status_detail=QUEUE_UNREACHABLE_NOTICE).update(
+            status_detail=""
+        )
+        return True
+    Case.objects.filter(pk=case_id, status=CaseStatus.QUEUED).update(
+        enqueued_at=None, status_detail=QUEUE_UNREACHABLE_NOTICE
+    )
+    return False
 
 
 class CaseLocked(ValidationError):
@@ -211,14 +263,18 @@ def _reads_of(case: Case, user: Any) -> tuple[Any, bool]:
 
 
 def case_retry(*, case: Case, user: Any) -> Case:
-    """Queue a failed case again; its predictions so far are kept (the task skips them)."""
+    """Queue a failed case again, or one whose worker died (its claim's lease lapsed); its
+    predictions so far are kept (the task skips them)."""
     require_role(user=user, project_id=case.project_id, action=Action.RETRY)
     with transaction.atomic():
-        updated = Case.objects.filter(pk=case.pk, status=CaseStatus.FAILED).update(
-            status=CaseStatus.QUEUED, status_detail=""
+        retryable = Q(status=CaseStatus.FAILED) | lapsed_claim()
+        updated = Case.objects.filter(retryable, pk=case.pk).update(
+            status=CaseStatus.QUEUED, status_detail="", enqueued_at=None
         )
         if not updated:
-            raise ValidationError("only a failed case can be retried")
+            raise ValidationError(
+                "only a failed case, or one whose worker stopped answering, can be retried"
+            )
         audit_record(
             action="case.retry",
             actor=user,
@@ -226,7 +282,7 @@ def case_retry(*, case: Case, user: Any) -> Case:
             case_id=case.pk,
             target=case,
         )
-        transaction.on_commit(lambda: case_enqueue(case_id=case.pk))
+        on_commit_send(lambda: case_enqueue(case_id=case.pk))
     case.refresh_from_db()
     return case
 

@@ -1,7 +1,10 @@
-"""Safe reading of uploaded zip archives into memory, with every refusal collected at once.
+"""Safe reading of uploaded zip archives, with every refusal collected at once.
 
-Pure helper: no Django, nothing is ever extracted to disk. `read_zip` either returns the
-members worth checking as images, or raises `ArchiveRejected` listing each bad entry and why.
+Pure helper: no Django. `read_zip` either returns the members worth checking as images, or
+raises `ArchiveRejected` listing each bad entry and why. Members are read into memory, or, with
+`extract_to`, inflated chunk by chunk into files of that folder under names of our own (never the
+archive's paths), so memory stays bounded whatever the archive holds. An `InflateBudget` shared
+by all archives of one upload bounds what they inflate to together.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -47,7 +51,33 @@ class ArchiveLimits:
 @dataclass(frozen=True)
 class Member:
     name: str  # path inside the archive, forward slashes, no "." parts
-    data: bytes
+    data: bytes = b""
+    path: str = ""  # with `extract_to`: the file holding the inflated content (data stays empty)
+
+
+@dataclass
+class InflateBudget:
+    """Bytes one upload may hold uncompressed, shared by all of its files and archives, so several
+    small high-ratio archives cannot inflate more together than one may."""
+
+    limit: int
+    used: int = 0
+
+    def take(self, size: int) -> bool:
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
+
+    def refusal(self, wanted: int) -> str:
+        return (
+            f"inflates to {wanted} bytes, past the upload's limit of {self.limit} bytes "
+            f"uncompressed ({self.used} bytes taken by the files before it)"
+        )
+
+
+_HEAD_BYTES = 512  # enough for every magic number we look for
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -92,21 +122,27 @@ def read_zip(
     *,
     limits: ArchiveLimits = ArchiveLimits(),
     archive_name: str | None = None,
+    extract_to: Path | None = None,
+    budget: InflateBudget | None = None,
 ) -> list[Member]:
-    """Read all acceptable members into memory, or raise `ArchiveRejected` with all problems."""
+    """Read all acceptable members (into memory, or into files under `extract_to`), or raise
+    `ArchiveRejected` with all problems. An archive with no file at all is refused too."""
     archive = archive_name or _name_of(fileobj)
     try:
         zf = zipfile.ZipFile(fileobj)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise ArchiveRejected([Problem(archive, f"not a valid zip archive ({exc})")]) from exc
+    reader = _Reader(zf, archive, limits, extract_to, budget)
     with zf:
         entries, problems = _screen_entries(zf.infolist(), limits)
-        over_limits = _archive_level_problems(archive, entries, limits)
+        over_limits = _archive_level_problems(archive, entries, limits, budget)
         problems += over_limits
         members: list[Member] = []
         if not over_limits:  # never inflate an archive already known to be too big
-            members, read_problems = _read_members(zf, entries, archive, limits)
+            members, read_problems = reader.read_all(entries)
             problems += read_problems
+    if not problems and not members:
+        problems.append(Problem(archive, "empty archive: it holds no files"))
     if problems:
         raise ArchiveRejected(problems)
     return members
@@ -191,7 +227,7 @@ def _normalise(name: str) -> str:
 
 
 def _archive_level_problems(
-    archive: str, entries: list[_Entry], limits: ArchiveLimits
+    archive: str, entries: list[_Entry], limits: ArchiveLimits, budget: InflateBudget | None
 ) -> list[Problem]:
     """Count and size limits over the whole archive, by header, so a bomb is never inflated."""
     problems: list[Problem] = []
@@ -202,6 +238,8 @@ def _archive_level_problems(
     total = sum(e.info.file_size for e in entries)
     if total > limits.max_total_bytes:
         problems.append(Problem(archive, _total_reason(total, limits)))
+    elif budget is not None and budget.used + total > budget.limit:
+        problems.append(Problem(archive, budget.refusal(total)))
     compressed = sum(e.info.compress_size for e in entries)
     reason = _ratio_problem(total, compressed, limits)
     if reason:
@@ -213,29 +251,53 @@ def _total_reason(total: int, limits: ArchiveLimits) -> str:
     return f"{total} bytes uncompressed, over the limit of {limits.max_total_bytes}"
 
 
-def _read_members(
-    zf: zipfile.ZipFile, entries: list[_Entry], archive: str, limits: ArchiveLimits
-) -> tuple[list[Member], list[Problem]]:
-    """Read each member with a hard bound, in case a header lies about its size."""
-    members: list[Member] = []
-    problems: list[Problem] = []
-    total = 0
-    for entry in entries:
-        try:
-            data = _read_bounded(zf, entry.info, limits.max_member_bytes)
-        except _CorruptMember as exc:
-            problems.append(Problem(archive, f"corrupt zip archive ({exc})"))
-            break  # the rest of a damaged archive is not worth trusting or reading
-        total += len(data)
-        reason = _content_problem(entry.info, data, limits)
-        if reason:
-            problems.append(Problem(entry.name, reason))
-        elif total > limits.max_total_bytes:
-            problems.append(Problem(archive, _total_reason(total, limits)))
-            break
-        else:
-            members.append(Member(entry.name, data))
-    return members, problems
+class _Reader:
+    """Reads the screened entries of one archive, each with a hard bound in case a header lies
+    about its size, into memory or into files of `extract_to`."""
+
+    def __init__(
+        self,
+        zf: zipfile.ZipFile,
+        archive: str,
+        limits: ArchiveLimits,
+        extract_to: Path | None,
+        budget: InflateBudget | None,
+    ) -> None:
+        self.zf, self.archive, self.limits = zf, archive, limits
+        self.extract_to, self.budget = extract_to, budget
+
+    def read_all(self, entries: list[_Entry]) -> tuple[list[Member], list[Problem]]:
+        members: list[Member] = []
+        problems: list[Problem] = []
+        total = 0
+        for entry in entries:
+            try:
+                member, size, head = self._read_one(entry)
+            except _CorruptMember as exc:
+                problems.append(Problem(self.archive, f"corrupt zip archive ({exc})"))
+                break  # the rest of a damaged archive is not worth trusting or reading
+            total += size
+            reason = _content_problem(entry.info, size, head, self.limits)
+            if reason:
+                problems.append(Problem(entry.name, reason))
+            elif total > self.limits.max_total_bytes:
+                problems.append(Problem(self.archive, _total_reason(total, self.limits)))
+                break
+            elif self.budget is not None and not self.budget.take(size):
+                problems.append(Problem(self.archive, self.budget.refusal(total)))
+                break
+            else:
+                members.append(member)
+        return members, problems
+
+    def _read_one(self, entry: _Entry) -> tuple[Member, int, bytes]:
+        bound = self.limits.max_member_bytes
+        if self.extract_to is None:
+            data = _read_bounded(self.zf, entry.info, bound)
+            return Member(entry.name, data), len(data), data[:_HEAD_BYTES]
+        path = self.extract_to / f"{uuid.uuid4().hex}.member"
+        size, head = _inflate_bounded(self.zf, entry.info, bound, path)
+        return Member(entry.name, path=str(path)), size, head
 
 
 class _CorruptMember(Exception):
@@ -252,15 +314,40 @@ def _read_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, bound: int) -> byt
         raise _CorruptMember(f"{info.filename}: {exc}") from exc
 
 
-def _content_problem(info: zipfile.ZipInfo, data: bytes, limits: ArchiveLimits) -> str | None:
-    if len(data) > limits.max_member_bytes:
-        return _too_big(len(data), limits) + f" (header said {info.file_size})"
-    if len(data) != info.file_size:
-        return f"holds {len(data)} bytes but its header says {info.file_size}"
-    kind = nested_archive_kind(data)
+def _inflate_bounded(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, bound: int, path: Path
+) -> tuple[int, bytes]:
+    """Inflate one member into `path` a chunk at a time, stopping one byte past `bound`;
+    returns the bytes written and the first few (for the magic-number checks)."""
+    size, head = 0, b""
+    try:
+        with zf.open(info) as stream, path.open("xb") as out:
+            while size <= bound:
+                chunk = stream.read(min(_CHUNK, bound + 1 - size))
+                if not chunk:
+                    break
+                if len(head) < _HEAD_BYTES:
+                    head += chunk[: _HEAD_BYTES - len(head)]
+                out.write(chunk)
+                size += len(chunk)
+    except NotImplementedError as exc:
+        raise _CorruptMember(f"{info.filename}: {exc}") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError) as exc:
+        raise _CorruptMember(f"{info.filename}: {exc}") from exc
+    return size, head
+
+
+def _content_problem(
+    info: zipfile.ZipInfo, size: int, head: bytes, limits: ArchiveLimits
+) -> str | None:
+    if size > limits.max_member_bytes:
+        return _too_big(size, limits) + f" (header said {info.file_size})"
+    if size != info.file_size:
+        return f"holds {size} bytes but its header says {info.file_size}"
+    kind = nested_archive_kind(head)
     if kind:
         return f"nested archive ({kind}) not accepted; upload images only"
-    return _ratio_problem(len(data), info.compress_size, limits)
+    return _ratio_problem(size, info.compress_size, limits)
 
 
 def _head(source: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike, n: int) -> bytes:

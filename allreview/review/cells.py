@@ -278,6 +278,10 @@ def cell_saliency(request: HttpRequest, cell_id: int) -> JsonResponse:
     state = saliency_request(prediction=_prediction(cell))
     if state.status == "ready":
         return JsonResponse({"status": "ready", "url": f"/cells/{cell.pk}/saliency.png"})
+    if state.status == "retry":  # the broker is down: say so, and when to ask again
+        response = JsonResponse({"status": "retry", "detail": state.detail}, status=503)
+        response["Retry-After"] = "60"
+        return response
     return JsonResponse({"status": state.status}, status=202 if state.status == "pending" else 404)
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from allreview.cases.models import pseudonym_validator
+from allreview.cases.pseudonyms import validate_patient_code
 from allreview.projects.models import Project
 
 
@@ -17,6 +18,9 @@ class MultipleFileField(forms.FileField):
         kwargs.setdefault(
             "widget", MultipleFileInput(attrs={"accept": "image/*,.zip,.bmp,.tif,.tiff"})
         )
+        # An empty file is refused by the upload checks, which name it; Django's own refusal
+        # ("The submitted file is empty.") would not say which one.
+        kwargs.setdefault("allow_empty_file", True)
         super().__init__(*args, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
@@ -30,8 +34,8 @@ class CaseUploadForm(forms.Form):
     project = forms.ModelChoiceField(queryset=Project.objects.none())
     patient_code = forms.CharField(
         max_length=64,
-        validators=[pseudonym_validator],
-        help_text="Pseudonymous code only: never a name or a record number.",
+        validators=[validate_patient_code],
+        help_text="Pseudonymous code only: never a name, a date of birth or a record number.",
     )
     specimen_id = forms.CharField(max_length=64, required=False, validators=[pseudonym_validator])
     files = MultipleFileField(help_text="Cell images (BMP, PNG, JPEG, TIFF) or zip archives.")

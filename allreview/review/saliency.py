@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
 
 from allreview.cases.models import Prediction
+from allreview.cases.queueing import task_send
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +19,17 @@ logger = logging.getLogger(__name__)
 REQUEST_GUARD_SECONDS = 300
 
 
+QUEUE_UNREACHABLE = (
+    "the task queue is unreachable right now, so the overlay cannot be computed; "
+    "try again in a minute"
+)
+
+
 @dataclass(frozen=True)
 class SaliencyState:
-    status: str  # "ready", "pending" or "unavailable"
+    status: str  # "ready", "pending", "unavailable" or "retry" (the broker is down)
     name: str = ""
+    detail: str = ""
 
 
 def saliency_name(prediction: Prediction) -> str:
@@ -39,15 +46,20 @@ def saliency_request(*, prediction: Prediction | None) -> SaliencyState:
         return SaliencyState("unavailable")
     if prediction.saliency:
         return SaliencyState("ready", prediction.saliency.name)
-    if cache.add(f"saliency-requested:{prediction.pk}", 1, REQUEST_GUARD_SECONDS):
-        transaction.on_commit(lambda: saliency_enqueue(prediction_id=prediction.pk))
+    guard = f"saliency-requested:{prediction.pk}"
+    # Sent now, not on commit: the request writes nothing, and the caller must know the outcome.
+    if cache.add(guard, 1, REQUEST_GUARD_SECONDS) and not saliency_enqueue(
+        prediction_id=prediction.pk
+    ):
+        cache.delete(guard)  # nothing was queued: the next request must try again
+        return SaliencyState("retry", detail=QUEUE_UNREACHABLE)
     return SaliencyState("pending")
 
 
-def saliency_enqueue(*, prediction_id: int) -> None:
+def saliency_enqueue(*, prediction_id: int) -> bool:
     from allreview.review.tasks import prediction_saliency
 
-    prediction_saliency.delay(prediction_id)
+    return task_send(prediction_saliency, prediction_id)
 
 
 def prediction_saliency_compute(*, prediction_id: int) -> str | None:

@@ -33,7 +33,7 @@ def case_upload(request: HttpRequest) -> HttpResponse:
     problems: list[Any] = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        files = [IncomingFile(f.name, f.read()) for f in data["files"]]
+        files = [IncomingFile.from_upload(f) for f in data["files"]]
         try:
             case = services.case_upload(
                 project=data["project"],
@@ -47,13 +47,26 @@ def case_upload(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(
-                request, f"Uploaded {case.progress_total} cells; classification is queued."
-            )
+            _upload_messages(request, case)
             return redirect("review:case_detail", case_id=case.pk)
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "problems": problems}
     return render(request, "review/case_upload.html", context, status=status)
+
+
+def _upload_messages(request: HttpRequest, case: Any) -> None:
+    case.refresh_from_db(fields=["enqueued_at"])  # the on-commit send has run by now
+    if case.enqueued_at is None:
+        messages.warning(
+            request,
+            f"Uploaded {case.progress_total} cells. {services.QUEUE_UNREACHABLE_NOTICE}",
+        )
+    else:
+        messages.success(
+            request, f"Uploaded {case.progress_total} cells; classification is queued."
+        )
+    for warning in selectors.case_upload_warnings(case=case):
+        messages.warning(request, warning)
 
 
 @login_required

@@ -40,7 +40,7 @@ def test_request_queues_once_and_reports_pending(
 ):
     queued: list[int] = []
     monkeypatch.setattr(
-        saliency, "saliency_enqueue", lambda prediction_id: queued.append(prediction_id)
+        saliency, "saliency_enqueue", lambda prediction_id: queued.append(prediction_id) or True
     )
     url = f"/cells/{predicted_cell.pk}/saliency/"
     with django_capture_on_commit_callbacks(execute=True):

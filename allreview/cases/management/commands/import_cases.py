@@ -65,7 +65,9 @@ class Command(BaseCommand):
     def _import(self, project: Project, user: Any, cases: list[FolderCase]) -> None:
         failures: list[str] = []
         for folder_case in tqdm(cases, desc="cases", unit="case", disable=None):
-            files = [IncomingFile(p.name, p.read_bytes(), truth) for p, truth in folder_case.files]
+            files = [
+                IncomingFile(p.name, truth=truth, path=str(p)) for p, truth in folder_case.files
+            ]
             try:
                 case = case_upload(
                     project=project,
