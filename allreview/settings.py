@@ -131,7 +131,25 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'allreview.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Connections are kept for a minute and checked before each request's first query: a connection
+# the server dropped (a restart, a failover, an idle timeout) is replaced instead of failing one
+# request with a 500.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+}
+# Production connects as an app role that owns nothing and may only append to the append-only
+# tables; migrations run as the schema owner from MIGRATION_DATABASE_URL (same database), which
+# then grants DATABASE_APP_ROLE its rights. docs/deployment.md, allreview/ops/dbroles.py.
+MIGRATION_DATABASE_URL = env_str("MIGRATION_DATABASE_URL")
+MIGRATION_DATABASE: dict[str, object] = {}
+if MIGRATION_DATABASE_URL:
+    _owner = dj_database_url.parse(MIGRATION_DATABASE_URL)
+    if _owner["NAME"] != DATABASES["default"]["NAME"]:
+        raise ImproperlyConfigured("MIGRATION_DATABASE_URL must name the same database")
+    MIGRATION_DATABASE = {k: _owner[k] for k in ("USER", "PASSWORD", "HOST", "PORT")}
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the worker and beat share one file: wait for locks, write-ahead log.
     DATABASES["default"]["OPTIONS"] = {
