@@ -173,7 +173,12 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_float("LOGIN_COOLOFF_HOURS", 0.25)
+# A user name is locked only for the address that failed, so one attacker cannot lock a user
+# out everywhere. Behind the lab's TLS proxy the address comes from X-Forwarded-For, counting
+# TRUSTED_PROXY_COUNT proxies from the right (allreview.lib.clientip); 0: REMOTE_ADDR.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "allreview.lib.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False  # lock-outs are logged; every successful login need not be
@@ -262,6 +267,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Upload patient cell image sets, read predictions, relabel cells.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the interactive docs are for signed-in users, like the API they describe.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -20,6 +20,7 @@ sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$secret|" \
     -e "s|^CSRF_TRUSTED_ORIGINS=.*|CSRF_TRUSTED_ORIGINS=https://$host|" \
     -e "s|^SECURE_PROXY_SSL_HEADER_ENABLED=.*|SECURE_PROXY_SSL_HEADER_ENABLED=true|" \
     -e "s|^LOG_FORMAT=.*|LOG_FORMAT=json|" \
+    -e "s|^TRUSTED_PROXY_COUNT=.*|TRUSTED_PROXY_COUNT=1|" \
     "$ROOT/docker/.env.example" > "$target.tmp"
 mv "$target.tmp" "$target"
 say "wrote $target for https://$host (secrets generated; keep a copy in the lab's password safe)"
