@@ -49,6 +49,13 @@ def project_id_of(obj: models.Model) -> int | None:
     return getattr(obj, "project_id", None)
 
 
+def case_id_of(obj: models.Model) -> int | None:
+    """So that the case's own audit page shows what the admin did to it."""
+    if obj._meta.label_lower == "cases.case":
+        return obj.pk
+    return getattr(obj, "case_id", None)
+
+
 def admin_change_record(
     *, request: HttpRequest, obj: models.Model, before: dict[str, Any] | None, deleted: bool = False
 ) -> None:
@@ -66,6 +73,7 @@ def admin_change_record(
         action=f"admin.{obj._meta.model_name}.{verb}",
         actor=request.user,
         project_id=project_id_of(obj),
+        case_id=case_id_of(obj),
         target=obj,
         before=before,
         after=after,

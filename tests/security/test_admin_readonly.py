@@ -69,7 +69,7 @@ def test_an_open_case_cannot_be_moved_to_another_project_or_given_a_status(root,
     case.refresh_from_db()
     assert (case.project_id, case.status, case.patient_code) == (lab_a.pk, "ready", "OPEN-2")
     event = AuditEvent.objects.get(action="admin.case.change")
-    assert event.project_id == lab_a.pk
+    assert (event.project_id, event.case_id) == (lab_a.pk, case.pk)
     assert event.before == {"patient_code": "OPEN-1"} and event.after == {"patient_code": "OPEN-2"}
 
 
