@@ -131,7 +131,25 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'allreview.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Connections are kept for a minute and checked before each request's first query: a connection
+# the server dropped (a restart, a failover, an idle timeout) is replaced instead of failing one
+# request with a 500.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+}
+# Production connects as an app role that owns nothing and may only append to the append-only
+# tables; migrations run as the schema owner from MIGRATION_DATABASE_URL (same database), which
+# then grants DATABASE_APP_ROLE its rights. docs/deployment.md, allreview/ops/dbroles.py.
+MIGRATION_DATABASE_URL = env_str("MIGRATION_DATABASE_URL")
+MIGRATION_DATABASE: dict[str, object] = {}
+if MIGRATION_DATABASE_URL:
+    _owner = dj_database_url.parse(MIGRATION_DATABASE_URL)
+    if _owner["NAME"] != DATABASES["default"]["NAME"]:
+        raise ImproperlyConfigured("MIGRATION_DATABASE_URL must name the same database")
+    MIGRATION_DATABASE = {k: _owner[k] for k in ("USER", "PASSWORD", "HOST", "PORT")}
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the worker and beat share one file: wait for locks, write-ahead log.
     DATABASES["default"]["OPTIONS"] = {
@@ -155,7 +173,12 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_float("LOGIN_COOLOFF_HOURS", 0.25)
+# A user name is locked only for the address that failed, so one attacker cannot lock a user
+# out everywhere. Behind the lab's TLS proxy the address comes from X-Forwarded-For, counting
+# TRUSTED_PROXY_COUNT proxies from the right (allreview.lib.clientip); 0: REMOTE_ADDR.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "allreview.lib.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False  # lock-outs are logged; every successful login need not be
@@ -244,6 +267,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Upload patient cell image sets, read predictions, relabel cells.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the interactive docs are for signed-in users, like the API they describe.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

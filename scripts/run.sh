@@ -7,10 +7,8 @@ VENV=.venv
 mkdir -p var
 
 # Local trial over plain http on this machine; production sets these through docker/.env.
-if [ ! -s var/secret_key ]; then
-  "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key
-  chmod 600 var/secret_key
-fi
+# Created with mode 0600 from its first byte (os.open with the mode), then linked into place.
+[ -s var/secret_key ] || "$VENV/bin/python" -m allreview.lib.secretfile var/secret_key
 export SECRET_KEY_FILE="${SECRET_KEY_FILE:-$PWD/var/secret_key}"
 export DEBUG="${DEBUG:-false}"
 export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-false}"
@@ -50,8 +48,10 @@ sleep 2
 cat <<MSG
 
   AllReview is running at http://$HOST:$PORT/
-  Log in as: admin
-  Password:  $(cat var/admin_password)
+  Log in as: admin   password: $(cat var/admin_password)
+  Demo readers of case DEMO-003, each with their own password:
+             rita    password: $(cat var/rita_password)
+             sam     password: $(cat var/sam_password)
   (The starter model was trained on synthetic cells: it is for trying the platform, not for patients.)
   Press Ctrl-C to stop the web server, the workers and beat.
 

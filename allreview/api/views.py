@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from allreview.api import serializers as s
+from allreview.api.filters import CaseFilter, PredictionFilter
 from allreview.cases import selectors, services
 from allreview.cases.ingest import IncomingFile, UploadRejected
 from allreview.cases.models import Prediction
@@ -39,7 +40,7 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
 class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.CaseSerializer
     queryset = selectors.Case.objects.none()
-    filterset_fields = ["project", "status", "patient_code"]
+    filterset_class = CaseFilter
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self) -> Any:
@@ -204,7 +205,7 @@ class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = s.PredictionSerializer
     queryset = Prediction.objects.none()
-    filterset_fields = ["cell", "cell__case", "model_version"]
+    filterset_class = PredictionFilter
 
     def get_queryset(self) -> Any:
         # a reader blinded to the model's call must not read it here either

@@ -4,11 +4,12 @@ from typing import Any
 
 from django.contrib import admin
 
+from allreview.audit.admin import AuditedAdmin
 from allreview.mlmodels.models import Deployment, ModelVersion
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(AuditedAdmin):  # the decision threshold changes calls: audited
     list_display = ["name", "project", "profile", "threshold", "initialisation", "created_at"]
     list_filter = ["profile", "project"]
     # Which project runs a version is decided by deployments (audited), not through this form.

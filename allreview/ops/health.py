@@ -35,11 +35,24 @@ class HealthReport:
     def ok(self) -> bool:
         return all(check.status != "fail" for check in self.checks)
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "status": "ok" if self.ok else "fail",
-            "checks": {check.name: asdict(check) for check in self.checks},
-        }
+    def as_dict(self, *, public: bool = False) -> dict[str, object]:
+        """`public` for the HTTP probes, which anyone who reaches the server can read: the
+        model check says how the model is, not which model a lab runs."""
+        checks = {check.name: asdict(check) for check in self.checks}
+        if public:
+            for name, generic in PUBLIC_DETAILS.items():
+                if name in checks:
+                    checks[name]["detail"] = generic[checks[name]["status"]]
+        return {"status": "ok" if self.ok else "fail", "checks": checks}
+
+
+PUBLIC_DETAILS: dict[str, dict[str, str]] = {
+    "model": {
+        "ok": "production model available",
+        "warn": "no production model; cases wait for one",
+        "fail": "production model not available",
+    },
+}
 
 
 # Once this process has seen every migration applied, it stays so: skip the graph walk after.

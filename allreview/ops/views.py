@@ -11,7 +11,7 @@ from allreview.ops.health import HealthReport, liveness, readiness
 
 
 def report_response(report: HealthReport) -> JsonResponse:
-    return JsonResponse(report.as_dict(), status=200 if report.ok else 503)
+    return JsonResponse(report.as_dict(public=True), status=200 if report.ok else 503)
 
 
 @never_cache

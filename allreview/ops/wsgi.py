@@ -25,7 +25,7 @@ PROBES: dict[str, Callable[[], HealthReport]] = {"/healthz": liveness, "/readyz"
 
 
 def _answer(report: HealthReport, start_response: StartResponse) -> list[bytes]:
-    body = json.dumps(report.as_dict()).encode()
+    body = json.dumps(report.as_dict(public=True)).encode()
     status = "200 OK" if report.ok else "503 Service Unavailable"
     headers = [
         ("Content-Type", "application/json"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from allreview.audit.admin import AuditedAdmin
 from allreview.projects.models import Membership, Project
 
 
@@ -11,15 +12,17 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+# Who belongs to a project and in which role decides what they see: every change is audited,
+# with the project, as the pages' own changes are.
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(AuditedAdmin):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin):
     list_display = ["user", "project", "role", "created_at"]
     list_filter = ["role", "project"]
     autocomplete_fields = ["user", "project"]

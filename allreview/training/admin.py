@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from allreview.audit.admin import AuditedAdmin
 from allreview.training.models import EvaluationPatient, ModelScore, TrainingPolicy, TrainingRun
 
 
+# The gate's thresholds decide which model reads a lab's patients: changes are audited.
 @admin.register(TrainingPolicy)
-class TrainingPolicyAdmin(admin.ModelAdmin):
+class TrainingPolicyAdmin(AuditedAdmin):
     list_display = [
         "project",
         "profile",

@@ -11,7 +11,7 @@ mkdir -p "$target"
 chmod 700 "$target"
 
 if [ "$MODE" = compose ]; then
-  user=$(env_value POSTGRES_USER allreview)
+  user=$(env_value POSTGRES_USER postgres)
   db=$(env_value POSTGRES_DB allreview)
   storage=$(env_value STORAGE_BACKEND local)
   say "dumping database $db"

@@ -9,7 +9,7 @@ say "verifying checksums"
 (cd "$source_dir" && sha256sum --check --quiet SHA256SUMS) || die "checksums do not match"
 
 if [ "$MODE" = compose ]; then
-  user=$(env_value POSTGRES_USER allreview)
+  user=$(env_value POSTGRES_USER postgres)
   db=$(env_value POSTGRES_DB allreview)
   say "stopping ${APP_SERVICES[*]}"
   compose stop "${APP_SERVICES[@]}"
@@ -22,6 +22,8 @@ if [ "$MODE" = compose ]; then
       'find /app/var/media -mindepth 1 -delete && tar -C /app/var/media -xzf -' \
       < "$source_dir/media.tar.gz"
   fi
+  # pg_restore ran as the superuser, which now owns what it restored: back to the owner role.
+  "$ROOT/scripts/deploy/db-roles.sh"
   say "starting ${APP_SERVICES[*]}"
   compose up -d "${APP_SERVICES[@]}"
 else

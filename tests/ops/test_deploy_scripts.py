@@ -103,6 +103,8 @@ def test_init_env_writes_secrets_once(tmp_path):
         if line and not line.startswith("#")
     )
     assert len(values["SECRET_KEY"]) >= 50 and len(values["POSTGRES_PASSWORD"]) == 48
+    passwords = [values[k] for k in ("POSTGRES_PASSWORD", "DB_OWNER_PASSWORD", "DB_APP_PASSWORD")]
+    assert all(len(p) == 48 for p in passwords) and len(set(passwords)) == 3
     assert values["ALLOWED_HOSTS"].startswith("allreview.lab.example,")
     assert values["CSRF_TRUSTED_ORIGINS"] == "https://allreview.lab.example"
     assert values["DEBUG"] == "false" and values["LOG_FORMAT"] == "json"

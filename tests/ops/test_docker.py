@@ -147,3 +147,23 @@ def test_gunicorn_config_drops_query_strings_and_logs_json_on_request(monkeypatc
     assert "%(q)s" not in config["access_log_format"]
     formatter = config["logconfig_dict"]["formatters"]["json"]["()"]
     assert formatter == "allreview.ops.logs.JsonFormatter"
+
+
+def test_web_port_is_published_on_loopback_only():
+    for mapping in compose()["services"]["web"]["ports"]:
+        assert str(mapping).startswith("127.0.0.1:"), mapping
+
+
+def test_app_services_connect_as_the_app_role_and_only_web_migrates_as_the_owner():
+    services = compose()["services"]
+    for name in ["web", "worker", "worker-gpu", "beat"]:
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgres://${DB_APP_USER:-allreview_app}:")
+        assert "POSTGRES_USER" not in env["DATABASE_URL"]
+        assert ("MIGRATION_DATABASE_URL" in env) == (name == "web")
+    assert services["web"]["environment"]["MIGRATION_DATABASE_URL"].startswith(
+        "postgres://${DB_OWNER_USER:-allreview_owner}:"
+    )
+    init = "./postgres-init.sh:/docker-entrypoint-initdb.d/10-allreview-roles.sh:ro"
+    assert init in services["postgres"]["volumes"]
+    assert subprocess.run(["bash", "-n", str(DOCKER / "postgres-init.sh")]).returncode == 0

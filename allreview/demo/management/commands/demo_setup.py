@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import random
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from tqdm import tqdm
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, Label
 from allreview.cases.services import case_upload, label_set
+from allreview.lib.secretfile import secret_file_ensure
 from allreview.mlmodels.starter import starter_model_ensure
 from allreview.projects.models import Membership, Project, Role
 from allreview.review.services import case_reader_add
@@ -56,7 +56,8 @@ class Command(BaseCommand):
         if not options["skip_model"]:
             self._model(options["epochs"])
         self._cases(project, user)
-        self._double_read(project, user, password)
+        self._double_read(project, user)
+        self._reader_passwords()
 
     def _admin(self, password: str) -> Any:
         users = get_user_model().objects
@@ -97,7 +98,7 @@ class Command(BaseCommand):
             self.stdout.write(f"demo case {code}: {n_cells} cells queued")
 
     @transaction.atomic
-    def _double_read(self, project: Project, admin: Any, password: str) -> None:
+    def _double_read(self, project: Project, admin: Any) -> None:
         """Two demo readers read DEMO-003 (the second blinded), with a few honest mistakes, so
         the adjudication queue and the agreement page show real figures from the first run."""
         case = Case.objects.filter(project=project, patient_code=DEMO_DOUBLE_READ).first()
@@ -107,7 +108,7 @@ class Command(BaseCommand):
         for name, error_rate in DEMO_READERS:
             reader = get_user_model().objects.filter(username=name).first()
             if reader is None:
-                reader = get_user_model().objects.create_user(name, password=password)
+                reader = get_user_model().objects.create_user(name, password=user_password(name))
             Membership.objects.get_or_create(
                 project=project, user=reader, defaults={"role": Role.REVIEWER}
             )
@@ -122,15 +123,25 @@ class Command(BaseCommand):
             f"demo case {DEMO_DOUBLE_READ}: read by {', '.join(n for n, _ in DEMO_READERS)}"
         )
 
+    def _reader_passwords(self) -> None:
+        """Each demo reader signs in with their own password (earlier installs gave them the
+        admin's: a reader's login must never open the admin account)."""
+        for name, _ in DEMO_READERS:
+            reader = get_user_model().objects.filter(username=name).first()
+            password = user_password(name)
+            if reader is not None and not reader.check_password(password):
+                reader.set_password(password)
+                reader.save(update_fields=["password"])
+
+
+def user_password(username: str) -> str:
+    """Generated once per install and user, kept under var/ (mode 0600 from creation), so every
+    run prints the same logins."""
+    return secret_file_ensure(Path(settings.VAR_DIR) / f"{username}_password")
+
 
 def admin_password() -> str:
-    """Generated once per install and kept under var/, so every run prints the same login."""
-    path = Path(settings.VAR_DIR) / "admin_password"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(12))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return user_password(ADMIN_USERNAME)
 
 
 def _png(image: Any) -> bytes:
