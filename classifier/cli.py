@@ -1,4 +1,4 @@
-"""Command line: python -m classifier train|evaluate|predict|bench|saliency."""
+"""Command line: python -m classifier train|cv|evaluate|predict|bench|saliency."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from classifier.data import Sample, patient_split, samples_from_cnmc_folder, samples_from_manifest
+from classifier.data import Sample, samples_from_cnmc_folder, samples_from_manifest
 from classifier.errors import ClassifierError
-from classifier.profiles import PROFILES
+from classifier.metrics import DEFAULT_FLAG_THRESHOLD
+from classifier.profiles import DEFAULT_PROFILE, PROFILES, parse_overrides
+from classifier.splits import patient_split
 
 
 def _add_data_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
@@ -33,7 +35,8 @@ def _samples(args: argparse.Namespace) -> list[Sample]:
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m classifier", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    _train_parser(sub.add_parser("train", help="train a profile, keep the best epoch"))
+    _train_parser(sub.add_parser("train", help="train a profile (on all patients by default)"))
+    _cv_parser(sub.add_parser("cv", help="patient-grouped K-fold cross-validation of a profile"))
     _evaluate_parser(sub.add_parser("evaluate", help="metrics and plots of a checkpoint"))
     _predict_parser(sub.add_parser("predict", help="classify cell images"))
     _bench_parser(sub.add_parser("bench", help="bare forward vs whole pipeline throughput"))
@@ -42,10 +45,17 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _train_parser(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", choices=sorted(PROFILES), default="fast")
+    p.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE)
     _add_data_args(p)
     p.add_argument("--val-manifest", type=Path, help="validation CSV (else a patient split)")
-    p.add_argument("--val-fraction", type=float, default=0.2, help="share of images (by patient)")
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        help="hold out this share of patients, class-stratified (default: 0.2 for profiles that "
+        "pick their best epoch, 0 for fixed-epoch recipes, which train on every patient)",
+    )
+    p.add_argument("--allow-random-init", action="store_true", help="paper profile from scratch")
+    _set_arg(p)
     p.add_argument("--output", type=Path, required=True, help="folder for model.pt and reports")
     p.add_argument("--init", type=Path, help="local ImageNet weights (timm or pretrained-models)")
     p.add_argument("--epochs", type=int, help="override the profile's epoch count")
@@ -59,10 +69,55 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-limit", type=float, help="minutes; no epoch starts that would overrun")
 
 
+def _cv_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE)
+    _add_data_args(p)
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--min-patients", type=int, default=1, help="per class in every fold and rest")
+    p.add_argument("--output", type=Path, required=True, help="folder for folds and reports")
+    p.add_argument("--init", type=Path, help="local backbone weights (ImageNet or `pretrain`)")
+    p.add_argument("--allow-random-init", action="store_true", help="paper profile from scratch")
+    _set_arg(p)
+    p.add_argument("--epochs", type=int, help="override the profile's epoch count")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="patient bootstrap rounds")
+    _flag_arg(p)
+    p.add_argument(
+        "--ship", action="store_true", help="then train on all patients with the CV calibration"
+    )
+
+
+def _set_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="change one profile field (ablations), e.g. --set sampler=cells; repeatable",
+    )
+
+
+def _flag_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--flag-threshold",
+        type=float,
+        default=DEFAULT_FLAG_THRESHOLD,
+        help="a patient is flagged when more than this share of its cells is called blast",
+    )
+
+
 def _evaluate_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, required=True)
     _add_data_args(p)
     p.add_argument("--output", type=Path, required=True, help="folder for metrics and plots")
+    p.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="score patients the checkpoint trained or validated on (optimistic figures)",
+    )
+    p.add_argument("--bootstrap", type=int, default=1000, help="patient bootstrap rounds")
+    _flag_arg(p)
     _runtime_args(p)
 
 
@@ -111,7 +166,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.val_manifest is not None:
         train, val = samples, samples_from_manifest(args.val_manifest)
     else:
-        train, val = patient_split(samples, val_fraction=args.val_fraction, seed=args.seed)
+        fraction = args.val_fraction
+        if fraction is None:
+            fraction = 0.2 if PROFILES[args.profile].select == "best" else 0.0
+        train, val = patient_split(samples, val_fraction=fraction, seed=args.seed)
     config = TrainConfig(
         profile=args.profile,
         train=train,
@@ -128,6 +186,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         progress=True,
         threads=args.threads,
         time_limit_s=args.time_limit * 60 if args.time_limit else None,
+        allow_random_init=args.allow_random_init,
+        profile_overrides=parse_overrides(args.set),
     )
     bar = tqdm(total=config.epochs or PROFILES[args.profile].epochs, desc="epochs")
     result = main(config, on_epoch=lambda r: _epoch_line(bar, r))
@@ -138,7 +198,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.output / "curves.png",
         f"{args.profile} profile, init {result.init.split(':')[0]}",
     )
-    evaluation_plots(result.val_targets, result.val_probabilities, result.confusion, args.output)
+    if val:
+        evaluation_plots(
+            result.val_targets, result.val_probabilities, result.confusion, args.output
+        )
     _write_predictions_csv(
         args.output / "val_predictions.csv",
         [s.path for s in val],
@@ -157,7 +220,100 @@ def cmd_train(args: argparse.Namespace) -> int:
             indent=2,
         )
     )
+    if val:
+        print(_patient_report(result.metrics, {}, "validation patients"))
     return 0
+
+
+def cmd_cv(args: argparse.Namespace) -> int:
+    from classifier.cv import CVConfig, run_cv
+    from classifier.plots import evaluation_plots
+
+    config = CVConfig(
+        profile=args.profile,
+        samples=_samples(args),
+        output=args.output,
+        folds=args.folds,
+        seed=args.seed,
+        min_patients=args.min_patients,
+        epochs=args.epochs,
+        init=args.init,
+        allow_random_init=args.allow_random_init,
+        device=args.device,
+        threads=args.threads,
+        progress=True,
+        flag_threshold=args.flag_threshold,
+        bootstrap=args.bootstrap,
+        ship=args.ship,
+        profile_overrides=parse_overrides(args.set),
+    )
+    bar = tqdm(total=args.folds, desc="folds")
+    result = run_cv(config, on_fold=lambda done, _total: bar.update(done - bar.n))
+    bar.close()
+    pooled = result.pooled
+    targets, scores = _oof_targets_scores(args.output / "oof_predictions.csv", result)
+    evaluation_plots(targets, scores, pooled["confusion"], args.output)
+    print(_cv_table(result.summary))
+    print(_patient_report(pooled, result.intervals, f"all {len(targets)} out-of-fold cells"))
+    print(
+        f"calibration for a model trained on all patients: temperature "
+        f"{result.temperature:.3f}, threshold {result.threshold:.3f}"
+    )
+    if result.shipped:
+        print(f"shipped: {result.shipped['checkpoint']} (sha256 {result.shipped['sha256']})")
+    return 0
+
+
+def _oof_targets_scores(path: Path, result: Any) -> tuple[list[int], list[float]]:
+    from scipy.special import expit
+
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    targets = [1 if r["label"] == "all" else 0 for r in rows]
+    scores = [float(expit(float(r["logit"]) / result.temperature)) for r in rows]
+    return targets, scores
+
+
+# (key, label) of the figures every report prints, cell level first.
+REPORT_KEYS = (
+    ("weighted_f1", "weighted F1"),
+    ("roc_auc", "ROC AUC"),
+    ("balanced_accuracy", "balanced accuracy"),
+    ("sensitivity", "blast sensitivity (cells)"),
+    ("specificity", "normal specificity (cells)"),
+    ("patient_macro_accuracy", "mean per-patient accuracy"),
+    ("patient_macro_accuracy_all", "  leukaemia patients"),
+    ("patient_macro_accuracy_hem", "  healthy patients"),
+    ("patient_flag_sensitivity", "patient flag sensitivity"),
+    ("patient_flag_specificity", "patient flag specificity"),
+    ("baseline_all_blast_weighted_f1", "baseline all-blast weighted F1"),
+    ("baseline_all_normal_weighted_f1", "baseline all-normal weighted F1"),
+    ("baseline_all_blast_patient_macro", "baseline all-blast per-patient accuracy"),
+    ("baseline_all_normal_patient_macro", "baseline all-normal per-patient accuracy"),
+)
+
+
+def _patient_report(metrics: dict[str, Any], intervals: dict[str, list[float]], what: str) -> str:
+    lines = [
+        f"{what}: {metrics.get('count', 0):.0f} cells, {metrics.get('patients', 0):.0f} patients "
+        f"({metrics.get('patients_all', 0):.0f} leukaemia, {metrics.get('patients_hem', 0):.0f} "
+        f"healthy), patient flag above {metrics.get('flag_threshold', float('nan')):.2f} blasts"
+    ]
+    for key, label in REPORT_KEYS:
+        if key not in metrics:
+            continue
+        ci = intervals.get(key)
+        interval = f"  (95% CI {ci[0]:.3f}-{ci[1]:.3f}, patient bootstrap)" if ci else ""
+        lines.append(f"  {label:<42} {float(metrics[key]):.3f}{interval}")
+    return "\n".join(lines)
+
+
+def _cv_table(summary: dict[str, dict[str, float]]) -> str:
+    lines = ["cross-validation, mean ± sd over folds:"]
+    for key, label in REPORT_KEYS:
+        if key in summary:
+            lines.append(f"  {label:<42} {summary[key]['mean']:.3f} ± {summary[key]['sd']:.3f}")
+    return "\n".join(lines)
 
 
 def _epoch_line(bar: tqdm, report: Any) -> None:
@@ -196,21 +352,31 @@ def _progress_bar(total: int, desc: str) -> tuple[tqdm, Callable[[int, int], Non
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from classifier.inference import Predictor, predictions_from_logits
-    from classifier.metrics import compute_metrics
+    from classifier.metrics import bootstrap_intervals, compute_metrics
     from classifier.plots import evaluation_plots
 
     samples = _samples(args)
     predictor = Predictor(
         args.checkpoint, args.device, batch_size=args.batch_size, num_workers=args.workers
     )
+    if not args.allow_overlap:
+        _refuse_seen_patients(predictor.metadata, samples)
     bar, progress = _progress_bar(len(samples), "evaluate")
     logits = predictor.logits([s.path for s in samples], progress)
     bar.close()
     preds = predictions_from_logits(logits, predictor.temperature, predictor.threshold)
     targets = [s.target for s in samples]
     probs = [p.probability for p in preds]
+    patients = [s.patient for s in samples]
     metrics = compute_metrics(
-        targets, probs, threshold=predictor.threshold, patients=[s.patient for s in samples]
+        targets,
+        probs,
+        threshold=predictor.threshold,
+        patients=patients,
+        flag_threshold=args.flag_threshold,
+    )
+    intervals = bootstrap_intervals(
+        targets, probs, patients, threshold=predictor.threshold, rounds=args.bootstrap
     )
     report = {
         "checkpoint": str(args.checkpoint),
@@ -218,12 +384,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "profile": predictor.profile.name,
         "init": predictor.metadata.get("init", "?"),
         "metrics": asdict(metrics),
+        "intervals": intervals,
     }
     _write_json(args.output / "metrics.json", report)
     _write_rows(args.output / "predictions.csv", samples, preds)
     evaluation_plots(targets, probs, metrics.confusion, args.output)
-    print(json.dumps(report["metrics"] | {"init": report["init"]}, indent=2, default=str))
+    print(_patient_report(asdict(metrics), intervals, "evaluated"))
     return 0
+
+
+def _refuse_seen_patients(metadata: dict[str, Any], samples: Sequence[Sample]) -> None:
+    """A checkpoint's own training or validation patients give optimistic figures."""
+    seen = set(metadata.get("data", {}).get("per_patient", {})) | set(
+        metadata.get("val_data", {}).get("per_patient", {})
+    )
+    overlap = sorted(seen & {s.patient for s in samples})
+    if overlap:
+        raise ClassifierError(
+            f"{len(overlap)} of these patients trained or validated the checkpoint "
+            f"(e.g. {', '.join(overlap[:5])}); score other patients, or pass --allow-overlap"
+        )
 
 
 def _write_rows(path: Path, samples: Sequence[Sample], preds: Sequence[Any]) -> None:
@@ -338,6 +518,7 @@ def cmd_saliency(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": cmd_train,
+    "cv": cmd_cv,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
     "bench": cmd_bench,

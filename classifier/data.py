@@ -1,11 +1,10 @@
-"""Samples from manifests or C-NMC folders, the patient-disjoint split, and decoding."""
+"""Samples from manifests or C-NMC folders, and decoding (splits live in classifier.splits)."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
-import random
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -109,50 +108,33 @@ def _folder_sample(path: Path) -> Sample:
     return Sample(str(path), match["label"], match["patient"])
 
 
-def patient_split(
-    samples: Sequence[Sample], *, val_fraction: float, seed: int
-) -> tuple[list[Sample], list[Sample]]:
-    """Split by patient (never by image): each class's patients, in a seeded order, go to
-    validation while that brings its image count closer to `val_fraction` of the class."""
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    by_patient: dict[str, list[Sample]] = defaultdict(list)
-    for sample in samples:
-        by_patient[sample.patient].append(sample)
-    val_patients: set[str] = set()
-    for patients in _patients_by_class(by_patient).values():
-        val_patients |= _pick_validation(patients, by_patient, val_fraction, random.Random(seed))
-    train = [s for s in samples if s.patient not in val_patients]
-    val = [s for s in samples if s.patient in val_patients]
-    return train, val
+class PatientBalancedSampler(torch.utils.data.Sampler[int]):
+    """Indices drawn class first (uniformly over the classes present), then a patient of that
+    class, then one of its cells: two large patients cannot dominate an epoch, and a patient
+    with one cell is seen as often as one with three hundred. An epoch has len(samples) draws."""
 
+    def __init__(self, samples: Sequence[Sample], generator: torch.Generator) -> None:
+        self.generator = generator
+        by_patient: dict[str, list[int]] = defaultdict(list)
+        for i, sample in enumerate(samples):
+            by_patient[sample.patient].append(i)
+        majority = {p: Counter(samples[i].label for i in idx) for p, idx in by_patient.items()}
+        self.classes = [
+            [by_patient[p] for p in sorted(by_patient) if majority[p].most_common(1)[0][0] == c]
+            for c in CLASS_NAMES
+        ]
+        self.classes = [c for c in self.classes if c]
+        self.length = len(samples)
 
-def _patients_by_class(by_patient: dict[str, list[Sample]]) -> dict[str, list[str]]:
-    classes: dict[str, list[str]] = defaultdict(list)
-    for patient in sorted(by_patient):
-        majority = Counter(s.label for s in by_patient[patient]).most_common(1)[0][0]
-        classes[majority].append(patient)
-    return classes
+    def __len__(self) -> int:
+        return self.length
 
-
-def _pick_validation(
-    patients: list[str], by_patient: dict[str, list[Sample]], fraction: float, rng: random.Random
-) -> set[str]:
-    if fraction == 0.0 or len(patients) < 2:
-        return set()  # a lone patient must stay in training
-    order = list(patients)
-    rng.shuffle(order)
-    target = fraction * sum(len(by_patient[p]) for p in patients)
-    chosen: set[str] = set()
-    count = 0
-    for patient in order:
-        size = len(by_patient[patient])
-        if len(chosen) < len(patients) - 1 and abs(count + size - target) < abs(count - target):
-            chosen.add(patient)
-            count += size
-    if not chosen:  # every patient overshoots: take the one nearest the target
-        chosen.add(min(order, key=lambda p: abs(len(by_patient[p]) - target)))
-    return chosen
+    def __iter__(self):  # noqa: ANN204  (an Iterator[int], as torch's samplers)
+        draws = torch.rand(self.length, 3, generator=self.generator).tolist()
+        for u_class, u_patient, u_cell in draws:
+            patients = self.classes[int(u_class * len(self.classes))]
+            cells = patients[int(u_patient * len(patients))]
+            yield cells[int(u_cell * len(cells))]
 
 
 def pos_weight(samples: Sequence[Sample]) -> float:

@@ -29,3 +29,7 @@ class CheckpointError(ClassifierError):
 
 class InitError(ClassifierError):
     """An ImageNet initialisation file that does not fit the model."""
+
+
+class SplitError(ClassifierError, ValueError):
+    """The patients cannot be split as asked (too few of a class for the folds or sides)."""

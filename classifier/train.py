@@ -19,8 +19,15 @@ from torch import nn
 from tqdm import tqdm
 
 from classifier.checkpoint import load_checkpoint, load_model_state, save_checkpoint
-from classifier.data import CLASS_NAMES, Sample, TrainDataset, data_summary, pos_weight
-from classifier.errors import ImageError, ManifestError
+from classifier.data import (
+    CLASS_NAMES,
+    PatientBalancedSampler,
+    Sample,
+    TrainDataset,
+    data_summary,
+    pos_weight,
+)
+from classifier.errors import ImageError, ManifestError, ProfileError
 from classifier.inference import (
     autocast,
     cpu_count,
@@ -29,7 +36,7 @@ from classifier.inference import (
     resolve_device,
     rotation_logits,
 )
-from classifier.metrics import best_threshold, compute_metrics, fit_temperature
+from classifier.metrics import choose_threshold, compute_metrics, fit_temperature
 from classifier.model import create_model, load_init_weights, parameter_groups
 from classifier.profiles import Profile, get_profile
 from classifier.transforms import to_input, train_augmentation
@@ -55,6 +62,17 @@ class TrainConfig:
     progress: bool = False  # tqdm bars (the CLI turns them on)
     threads: int | None = None  # CPU threads; all cores when None
     time_limit_s: float | None = None  # start no epoch that would end past this (wall clock)
+    # "best" or "last" epoch; the profile's when None. Cross-validation forces "last": its
+    # held-out fold is watched for curves but must choose nothing.
+    select: str | None = None
+    # Fit temperature and threshold on the validation patients; otherwise (and when there are
+    # none) the profile's values, which cross-validation chose.
+    calibrate_on_val: bool = True
+    allow_random_init: bool = False  # profiles whose learning rates assume ImageNet weights
+    temperature: float | None = None  # when not fitted on validation: these, else the profile's
+    threshold: float | None = None
+    extra_metadata: dict[str, Any] = field(default_factory=dict)  # stored in the checkpoint
+    profile_overrides: dict[str, str] = field(default_factory=dict)  # ablations: --set k=v
 
 
 @dataclass
@@ -86,6 +104,7 @@ class TrainResult:
     val_patients: list[str] = field(default_factory=list)
     per_patient_accuracy: dict[str, float] = field(default_factory=dict)
     confusion: list[list[int]] = field(default_factory=list)
+    val_logits: list[float] = field(default_factory=list)  # mean over rotations, uncalibrated
 
 
 @dataclass
@@ -105,25 +124,45 @@ def train_one_epoch(
     *,
     max_steps: int | None = None,
     progress: bool = False,
+    ema: nn.Module | None = None,
 ) -> float:
     """One pass over the training loader; returns the mean loss."""
     model.train()
     total, steps = 0.0, 0
     for crops, targets, errors in tqdm(loader, desc="train", leave=False, disable=not progress):
         _raise_first(errors)
-        x = to_input(crops.to(device, non_blocking=True), profile)
+        x = to_input(crops.to(device, non_blocking=True), profile, jitter=True)
+        y = _soft_targets(targets.to(device, torch.float32), profile)
+        x, y = _mixup(x, y, profile)
         if device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device):
             logits = model(x).float().view(-1)
-        loss = loss_fn(logits, targets.to(device, torch.float32))
+        loss = loss_fn(logits, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if ema is not None:
+            ema.update(model)
         total, steps = total + float(loss.detach()), steps + 1
         if max_steps is not None and steps >= max_steps:
             break
     return total / max(steps, 1)
+
+
+def _soft_targets(y: torch.Tensor, profile: Profile) -> torch.Tensor:
+    """Label smoothing for one logit: 1 -> 1 - s/2, 0 -> s/2."""
+    return y * (1 - profile.label_smoothing) + 0.5 * profile.label_smoothing
+
+
+def _mixup(x: torch.Tensor, y: torch.Tensor, profile: Profile) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixup (Zhang et al. 2018) on half of the batches: blends of two cells with the blend of
+    their targets, which keeps the network from memorising single patients' cells."""
+    if not profile.mixup or float(torch.rand(())) >= 0.5:
+        return x, y
+    lam = float(torch.distributions.Beta(profile.mixup, profile.mixup).sample())
+    perm = torch.randperm(x.shape[0], device=x.device)
+    return lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
 
 
 def evaluate(
@@ -173,12 +212,17 @@ def load_data(
     val_set = TrainDataset(config.val, augment=None, **common)
     batch = config.batch_size or profile.batch_size
     loader_args = dict(num_workers=workers, pin_memory=device.type == "cuda")
+    generator = torch.Generator()
+    sampler = (
+        PatientBalancedSampler(config.train, generator) if profile.sampler == "patients" else None
+    )
     train_loader = torch.utils.data.DataLoader(
         train_set,
         batch_size=batch,
-        shuffle=True,
+        shuffle=sampler is None,
+        sampler=sampler,
         drop_last=profile.drop_last and len(train_set) > batch,
-        generator=torch.Generator(),
+        generator=generator,
         **loader_args,
     )
     val_loader = torch.utils.data.DataLoader(val_set, batch_size=batch, **loader_args)
@@ -191,6 +235,7 @@ class _State:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     init: str
+    ema: nn.Module | None = None  # timm's ModelEmaV3 when the profile asks for it
     start_epoch: int = 0
     best_f1: float = -math.inf
     history: list[EpochReport] = field(default_factory=list)
@@ -201,22 +246,56 @@ def _build_state(config: TrainConfig, profile: Profile, device: torch.device) ->
     model = create_model(profile)
     init = load_init_weights(model, config.init) if config.init else "random"
     model = prepare_model(model, device)
-    optimizer = torch.optim.Adam(
-        parameter_groups(model, profile), weight_decay=profile.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(
-        optimizer, milestones=list(profile.lr_decay_epochs), gamma=profile.lr_decay
-    )
-    state = _State(model, optimizer, scheduler, init)
+    optimizer_class = torch.optim.AdamW if profile.optimizer == "adamw" else torch.optim.Adam
+    optimizer = optimizer_class(parameter_groups(model, profile), weight_decay=profile.weight_decay)
+    scheduler = _scheduler(optimizer, profile, config.epochs or profile.epochs)
+    ema = timm.utils.ModelEmaV3(model, decay=profile.ema_decay) if profile.ema_decay else None
+    state = _State(model, optimizer, scheduler, init, ema)
     last = config.output / "last.pt"
     if config.resume and last.is_file():
         _resume(state, last, profile)
     return state
 
 
+class CosineWithWarmup:
+    """Epoch -> learning-rate factor: linear warmup, then a cosine to 1% of the peak at the
+    last epoch, so no epoch trains at a rate that has collapsed to nothing (a class)."""
+
+    def __init__(self, epochs: int, warmup: int) -> None:
+        self.epochs, self.warmup = epochs, warmup
+
+    def __call__(self, epoch: int) -> float:
+        if epoch < self.warmup:
+            return (epoch + 1) / (self.warmup + 1)
+        span = max(self.epochs - self.warmup - 1, 1)
+        progress = min((epoch - self.warmup) / span, 1.0)
+        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _scheduler(
+    optimizer: torch.optim.Optimizer, profile: Profile, epochs: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    if profile.schedule == "cosine":
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, CosineWithWarmup(epochs, profile.warmup_epochs)
+        )
+    return torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, milestones=list(profile.lr_decay_epochs), gamma=profile.lr_decay
+    )
+
+
+def _shipped(state: _State) -> nn.Module:
+    """The weights that are evaluated and shipped: the moving average when there is one."""
+    return state.ema.module if state.ema is not None else state.model
+
+
 def _resume(state: _State, path: Path, profile: Profile) -> None:
     data = load_checkpoint(path, expected_profile=profile.name)
-    load_model_state(path, state.model, data["model"], profile.architecture)
+    load_model_state(
+        path, state.model, data.get("train_model", data["model"]), profile.architecture
+    )
+    if state.ema is not None:
+        load_model_state(path, state.ema.module, data["model"], profile.architecture)
     state.optimizer.load_state_dict(data["optimizer"])
     state.scheduler.load_state_dict(data["scheduler"])
     state.start_epoch = int(data["epoch"])
@@ -228,8 +307,13 @@ def _resume(state: _State, path: Path, profile: Profile) -> None:
 def main(config: TrainConfig, on_epoch: Callable[[EpochReport], None] | None = None) -> TrainResult:
     """Train, keep the epoch with the best validation weighted F1, calibrate on validation,
     and write `model.pt` (plus `last.pt` for resuming) under config.output."""
-    profile = get_profile(config.profile)
+    profile = get_profile(config.profile, config.profile_overrides)
     _check_inputs(config)
+    if profile.requires_init and config.init is None and not config.allow_random_init:
+        raise ProfileError(
+            f"profile {profile.name!r} assumes ImageNet weights (its learning rates are the "
+            "paper's); pass --init FILE, or --allow-random-init to train from scratch anyway"
+        )
     epochs = config.epochs or profile.epochs
     device = resolve_device(config.device)
     if device.type == "cpu":
@@ -238,7 +322,7 @@ def main(config: TrainConfig, on_epoch: Callable[[EpochReport], None] | None = N
     config.output.mkdir(parents=True, exist_ok=True)
     state = _build_state(config, profile, device)
     train_loader, val_loader = load_data(config, profile, device)
-    weight = torch.tensor(pos_weight(config.train), device=device)
+    weight = torch.tensor(pos_weight(config.train) if profile.pos_weight else 1.0, device=device)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=weight)
     base = _base_payload(config, profile, state)
     for epoch in range(state.start_epoch, epochs):
@@ -301,9 +385,10 @@ def _run_epoch(
         device,
         max_steps=config.max_steps,
         progress=config.progress,
+        ema=state.ema,
     )
     state.scheduler.step()
-    ev = evaluate(state.model, loaders[1], loss_fn, profile, device, progress=config.progress)
+    ev = evaluate(_shipped(state), loaders[1], loss_fn, profile, device, progress=config.progress)
     metrics = _epoch_metrics(ev)
     report = EpochReport(
         epoch=epoch + 1,
@@ -316,8 +401,9 @@ def _run_epoch(
         lr_head=lr_head,
         seconds=time.perf_counter() - start,
     )
-    # without validation the last epoch is kept
-    score = report.val_weighted_f1 if len(ev.targets) else float(epoch)
+    # without validation, or when the recipe fixes the epoch count, the last epoch is kept
+    select = config.select or profile.select
+    score = report.val_weighted_f1 if len(ev.targets) and select == "best" else float(epoch)
     if score > state.best_f1:
         state.best_f1, report.best = score, True
     state.history.append(report)
@@ -338,15 +424,18 @@ def _base_payload(config: TrainConfig, profile: Profile, state: _State) -> dict[
         "data": data_summary(config.train),
         "val_data": data_summary(config.val),
         "seed": config.seed,
+        **config.extra_metadata,
         "torch": str(torch.__version__),
         "timm": str(timm.__version__),
     }
 
 
 def _payload(base: dict[str, Any], state: _State, epoch: int, **extra: Any) -> dict[str, Any]:
+    extra_weights = {"train_model": state.model.state_dict()} if state.ema is not None else {}
     return {
         **base,
-        "model": state.model.state_dict(),
+        **extra_weights,
+        "model": _shipped(state).state_dict(),
         "optimizer": state.optimizer.state_dict(),
         "scheduler": state.scheduler.state_dict(),
         "epoch": epoch,
@@ -385,11 +474,19 @@ def _finish(
     """Reload the best epoch, fit temperature and threshold on validation, write model.pt."""
     best_path = config.output / "best.pt"
     data = load_checkpoint(best_path if best_path.is_file() else config.output / "last.pt")
-    load_model_state(best_path, state.model, data["model"], profile.architecture)
+    load_model_state(best_path, _shipped(state), data["model"], profile.architecture)
     state.optimizer.load_state_dict(data["optimizer"])
     state.scheduler.load_state_dict(data["scheduler"])
-    ev = evaluate(state.model, val_loader, loss_fn, profile, device, progress=config.progress)
-    calibration = _calibrate(ev, [s.patient for s in config.val])
+    ev = evaluate(_shipped(state), val_loader, loss_fn, profile, device, progress=config.progress)
+    fixed = {
+        "temperature": config.temperature
+        if config.temperature is not None
+        else profile.temperature,
+        "threshold": config.threshold if config.threshold is not None else profile.threshold,
+    }
+    calibration = _calibrate(
+        ev, [s.patient for s in config.val], profile, fixed, config.calibrate_on_val
+    )
     payload = _payload(
         base,
         state,
@@ -407,13 +504,30 @@ def _finish(
     return result
 
 
-def _calibrate(ev: Evaluation, patients: list[str]) -> dict[str, Any]:
+def _calibrate(
+    ev: Evaluation,
+    patients: list[str],
+    profile: Profile,
+    fixed: dict[str, float],
+    on_val: bool,
+) -> dict[str, Any]:
+    """Temperature and threshold fitted on validation (objective from the profile), or the
+    `fixed` ones when there is no validation or it must choose nothing; metrics on it."""
     if len(ev.targets) == 0:
-        return {"temperature": 1.0, "threshold": 0.5, "metrics": {}, "probabilities": []}
+        return {**fixed, "metrics": {}, "probabilities": [], "logits": []}
     mean_logits = ev.logits.mean(axis=1)
-    temperature = fit_temperature(mean_logits, ev.targets)
-    probs = expit(mean_logits / temperature)
-    threshold = best_threshold(ev.targets, probs)
+    if on_val:
+        temperature = fit_temperature(mean_logits, ev.targets)
+        probs = expit(mean_logits / temperature)
+        threshold = choose_threshold(
+            ev.targets,
+            probs,
+            objective=profile.threshold_objective,
+            sensitivity_floor=profile.sensitivity_floor,
+        )
+    else:
+        temperature, threshold = fixed["temperature"], fixed["threshold"]
+        probs = expit(mean_logits / temperature)
     metrics = compute_metrics(ev.targets, probs, threshold=threshold, patients=patients)
     return {
         "temperature": temperature,
@@ -426,6 +540,7 @@ def _calibrate(ev: Evaluation, patients: list[str]) -> dict[str, Any]:
         "probabilities": [
             p.probability for p in predictions_from_logits(ev.logits, temperature, threshold)
         ],
+        "logits": [float(z) for z in mean_logits],
     }
 
 
@@ -453,13 +568,14 @@ def _result(
         val_patients=[s.patient for s in val],
         per_patient_accuracy=metrics.get("per_patient_accuracy", {}),
         confusion=metrics.get("confusion", []),
+        val_logits=calibration["logits"],
     )
 
 
 def _result_json(result: TrainResult) -> dict[str, Any]:
     data = asdict(result)
     data["checkpoint"] = str(result.checkpoint)
-    for key in ("val_targets", "val_probabilities", "val_patients"):
+    for key in ("val_targets", "val_probabilities", "val_patients", "val_logits"):
         data.pop(key)
     return data
 

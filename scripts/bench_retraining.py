@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from classifier.data import patient_split, samples_from_cnmc_folder  # noqa: E402
+from classifier.data import samples_from_cnmc_folder  # noqa: E402
+from classifier.splits import patient_split  # noqa: E402
 from classifier.synthetic import write_cnmc_folder  # noqa: E402
 from classifier.train import TrainConfig  # noqa: E402
 from classifier.train import main as train_main  # noqa: E402

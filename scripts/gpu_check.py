@@ -21,10 +21,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from classifier.bench import _random_checkpoint, bare_rate  # noqa: E402
-from classifier.data import Sample, patient_split, samples_from_cnmc_folder  # noqa: E402
+from classifier.data import Sample, samples_from_cnmc_folder  # noqa: E402
 from classifier.inference import Predictor  # noqa: E402
 from classifier.model import create_model  # noqa: E402
 from classifier.profiles import get_profile  # noqa: E402
+from classifier.splits import patient_split  # noqa: E402
 from classifier.train import TrainConfig  # noqa: E402
 from classifier.train import main as train_main  # noqa: E402
 

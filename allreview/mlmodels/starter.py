@@ -12,7 +12,8 @@ from django.conf import settings
 from allreview.mlmodels.models import ModelVersion
 from allreview.mlmodels.selectors import model_version_production
 from allreview.mlmodels.services import model_version_promote, model_version_register
-from classifier.data import patient_split, samples_from_cnmc_folder
+from classifier.data import samples_from_cnmc_folder
+from classifier.splits import patient_split
 from classifier.synthetic import write_cnmc_folder
 from classifier.train import EpochReport, TrainConfig
 from classifier.train import main as train_main

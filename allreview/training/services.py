@@ -47,7 +47,8 @@ from allreview.training.selectors import (
     patients_by_majority,
     training_cells,
 )
-from classifier.data import Sample, patient_split, samples_from_cnmc_folder
+from classifier.data import Sample, samples_from_cnmc_folder
+from classifier.splits import patient_split
 from classifier.train import EpochReport, TrainConfig
 from classifier.train import main as train_main
 

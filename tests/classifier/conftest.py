@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from classifier.data import Sample, patient_split, samples_from_cnmc_folder
+from classifier.data import Sample, samples_from_cnmc_folder
+from classifier.splits import patient_split
 from classifier.synthetic import write_cnmc_folder
 from classifier.train import TrainConfig, TrainResult, main
 

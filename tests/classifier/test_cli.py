@@ -93,11 +93,16 @@ def test_evaluate_writes_metrics_and_plots(
             str(tmp_path),
             "--workers",
             "0",
+            "--allow-overlap",  # the fixture scores its own patients: plumbing, not a figure
+            "--bootstrap",
+            "50",
         ]
     )
     assert code == 0
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert report["init"] == "random" and report["metrics"]["count"] == 36
+    assert report["metrics"]["patients"] == 6
+    assert set(report["intervals"]) >= {"weighted_f1", "patient_macro_accuracy"}
     for name in ("confusion.png", "roc.png", "reliability.png", "predictions.csv"):
         assert (tmp_path / name).stat().st_size > 0, name
 
@@ -178,3 +183,14 @@ def test_bench_reports_both_rates(tmp_path: Path, cell_folder: Path) -> None:
     assert result["ratio"] == pytest.approx(
         result["pipeline_cells_per_s"] * 4 / result["bare_images_per_s"]
     )
+
+
+def test_evaluate_refuses_the_checkpoints_own_patients(
+    tmp_path: Path, trained: TrainResult, cell_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["evaluate", "--checkpoint", str(trained.checkpoint), "--data", str(cell_folder)]
+    code = main([*args, "--output", str(tmp_path), "--workers", "0"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "trained or validated the checkpoint" in err and "--allow-overlap" in err
+    assert not (tmp_path / "metrics.json").exists()

@@ -10,12 +10,12 @@ from classifier.data import (
     Sample,
     data_summary,
     load_crop,
-    patient_split,
     pos_weight,
     samples_from_cnmc_folder,
     samples_from_manifest,
 )
 from classifier.errors import ImageError, LabelError, ManifestError
+from classifier.splits import patient_split
 
 
 def _cell(path: Path) -> str:

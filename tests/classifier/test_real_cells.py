@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from classifier.data import patient_split, samples_from_cnmc_folder, samples_from_manifest
+from classifier.data import samples_from_cnmc_folder, samples_from_manifest
+from classifier.splits import patient_split
 from tests.classifier.conftest import cnmc_dir
 
 CNMC = cnmc_dir()

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from classifier.checkpoint import load_checkpoint
-from classifier.data import Sample, patient_split
+from classifier.data import Sample
 from classifier.errors import ManifestError
 from classifier.model import create_model, parameter_groups
 from classifier.profiles import get_profile
+from classifier.splits import patient_split
 from classifier.train import EpochReport, TrainConfig, TrainResult, main
 from classifier.transforms import to_input
 

@@ -117,7 +117,7 @@ def test_new_labels_trigger_waits_for_enough_labels(
 def test_a_killed_worker_leaves_the_run_resumable_from_its_last_epoch(
     reviewed_project, production_model, run_inline, settings
 ):
-    from classifier.data import patient_split
+    from classifier.splits import patient_split
     from classifier.train import TrainConfig
     from classifier.train import main as train_main
 
