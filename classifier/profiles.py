@@ -45,6 +45,7 @@ class Profile:
     stain_jitter: float = 0.0  # HED-space stain jitter strength (0: off)
     color_jitter: float = 0.0  # brightness/contrast/saturation/hue/gamma strength (0: off)
     blur: float = 0.0  # probability of a mild Gaussian blur
+    grayscale: bool = False  # feed luminance only (training and prediction): no colour cue
     schedule: str = "step"  # "step": lr_decay at lr_decay_epochs; "cosine": warmup + cosine
     warmup_epochs: int = 0
     optimizer: str = "adam"  # "adam" (the paper's) or "adamw" (decoupled weight decay)

@@ -84,6 +84,8 @@ def to_input(batch: torch.Tensor, profile: Profile, *, jitter: bool = False) -> 
     x = batch.float().div_(255.0)
     if jitter and (profile.stain_jitter or profile.color_jitter or profile.blur):
         x = stain_color_jitter(x, profile)
+    if profile.grayscale:
+        x = x.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1).contiguous()
     if profile.normalize:
         mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)

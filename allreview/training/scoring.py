@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from allreview.cases.classification import predictions_store
 from allreview.cases.models import Prediction
 from allreview.lib.jsonsafe import json_safe
@@ -34,6 +36,7 @@ def model_version_score(*, version: ModelVersion, project: Project) -> ModelScor
         [probabilities[c.cell_id] for c in cells],
         threshold=version.threshold,
         patients=[c.patient for c in cells],
+        flag_threshold=settings.BLAST_FLAG_THRESHOLD,
     )
     score, _ = ModelScore.objects.get_or_create(
         model_version=version,

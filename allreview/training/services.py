@@ -48,6 +48,8 @@ from allreview.training.selectors import (
     training_cells,
 )
 from classifier.data import Sample, samples_from_cnmc_folder
+from classifier.errors import SplitError
+from classifier.profiles import get_profile
 from classifier.splits import patient_split
 from classifier.train import EpochReport, TrainConfig
 from classifier.train import main as train_main
@@ -242,7 +244,9 @@ def _train_and_gate(run: TrainingRun) -> None:
     TrainingRun.objects.filter(pk=run.pk).update(data_snapshot=snapshot, data_hash=snapshot["hash"])
     samples = _samples(cells, policy)
     seed = run_seed(cells)
-    train, val = patient_split(samples, val_fraction=0.2, seed=seed)
+    train, val, why = _train_validation(samples, policy.profile, seed)
+    if why:
+        _run_log(run.pk, why)
     output = run_directory(run)
     resume = (output / "last.pt").exists()
     _run_log(
@@ -265,6 +269,22 @@ def _train_and_gate(run: TrainingRun) -> None:
     candidate = _candidate_register(run, result.checkpoint, len(train))
     TrainingRun.objects.filter(pk=run.pk).update(candidate=candidate)
     _gate(run, candidate, policy)
+
+
+def _train_validation(
+    samples: list[Sample], profile: str, seed: int
+) -> tuple[list[Sample], list[Sample], str]:
+    """A fixed-epoch recipe (select "last") trains on every patient: cross-validation chose its
+    epochs and calibration, and the frozen set judges it. A profile that picks its best epoch
+    holds out a class-stratified fifth of the patients, or trains on all (keeping the last
+    epoch) when a class has too few patients to give both sides one."""
+    if get_profile(profile).select == "last":
+        return samples, [], ""
+    try:
+        train, val = patient_split(samples, val_fraction=0.2, seed=seed)
+    except SplitError as exc:
+        return samples, [], f"no validation patients ({exc}); training on all, last epoch kept"
+    return train, val, ""
 
 
 def _candidate_register(run: TrainingRun, checkpoint: Path, n_train: int) -> ModelVersion:

@@ -124,3 +124,13 @@ def test_cv_scores_every_patient_out_of_fold_and_ships_a_model(
     assert shipped["threshold"] == pytest.approx(report["threshold"])
     assert shipped["temperature"] == pytest.approx(report["temperature"])
     assert shipped["cv"]["folds"] == 3 and shipped["data"]["patients"] == 6
+
+
+def test_grayscale_profile_feeds_luminance_only_in_training_and_prediction() -> None:
+    from classifier.transforms import to_input
+
+    crops = (torch.rand(2, 3, 8, 8) * 255).to(torch.uint8)
+    profile = dataclasses.replace(TINY, grayscale=True, normalize=False)
+    for jitter in (True, False):
+        x = to_input(crops, profile, jitter=jitter)
+        assert torch.allclose(x[:, 0], x[:, 1]) and torch.allclose(x[:, 1], x[:, 2])

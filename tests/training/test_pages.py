@@ -50,6 +50,12 @@ def test_a_full_run_shows_on_every_page(
         assert response.status_code == 200 and response.content[:4] == b"\x89PNG"
     detail = client.get(f"{base}/models/{run.candidate.pk}/").content.decode()
     assert "Weighted F1" in detail and "random" in detail
+    # patient-level figures and the trivial baselines, from the frozen set's score
+    assert "Healthy-patient accuracy" in detail and "Patients flagged" in detail
+    assert "Trivial baselines" in detail
+    score = run.candidate.scores.filter(project=reviewed_project).first()
+    assert "patient_macro_accuracy_hem" in score.metrics
+    assert "baseline_all_blast_weighted_f1" in score.metrics
     assert "Trained on ? cells" not in detail and "confusion" in detail
     compare = client.get(f"{base}/models/compare/?a={weak_production.pk}&b={run.candidate.pk}")
     assert "changed call" in compare.content.decode()
