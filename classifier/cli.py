@@ -37,6 +37,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub.add_parser("train", help="train a profile (on all patients by default)"))
     _cv_parser(sub.add_parser("cv", help="patient-grouped K-fold cross-validation of a profile"))
+    _pretrain_parser(
+        sub.add_parser("pretrain", help="self-supervised backbone from unlabelled cells (SimCLR)")
+    )
     _evaluate_parser(sub.add_parser("evaluate", help="metrics and plots of a checkpoint"))
     _predict_parser(sub.add_parser("predict", help="classify cell images"))
     _bench_parser(sub.add_parser("bench", help="bare forward vs whole pipeline throughput"))
@@ -87,6 +90,54 @@ def _cv_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ship", action="store_true", help="then train on all patients with the CV calibration"
     )
+
+
+def _pretrain_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE)
+    p.add_argument("--images", type=Path, required=True, help="folder of cell images (any depth)")
+    p.add_argument("--output", type=Path, required=True, help="weights file for --init")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from classifier.data import IMAGE_EXTENSIONS
+    from classifier.pretrain import PretrainConfig
+    from classifier.pretrain import main as pretrain_main
+
+    if not args.images.is_dir():
+        raise ClassifierError(f"{args.images}: not a folder")
+    images = sorted(str(p) for p in args.images.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    config = PretrainConfig(
+        profile=args.profile,
+        images=images,
+        output=args.output,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+        progress=True,
+    )
+    result = pretrain_main(
+        config, on_epoch=lambda e, loss: tqdm.write(f"epoch {e}: loss {loss:.4f}")
+    )
+    print(
+        json.dumps(
+            {
+                "output": str(result.output),
+                "sha256": result.sha256,
+                "images": result.images,
+                "losses": result.losses,
+                "seconds": round(result.seconds, 1),
+            },
+            indent=2,
+        )
+    )
+    return 0
 
 
 def _set_arg(p: argparse.ArgumentParser) -> None:
@@ -519,6 +570,7 @@ def cmd_saliency(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": cmd_train,
     "cv": cmd_cv,
+    "pretrain": cmd_pretrain,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
     "bench": cmd_bench,

@@ -124,8 +124,10 @@ def _check_fit(
 
 
 def load_init_weights(model: nn.Module, path: str | Path) -> str:
-    """Initialise the backbone from a local ImageNet file; returns 'imagenet:<sha256>'."""
+    """Initialise the backbone from a local file: ImageNet weights ('imagenet:<sha256>') or a
+    backbone that `python -m classifier pretrain` learnt from a lab's cells ('ssl-simclr:...')."""
     path = Path(path)
     state = init_state_dict(path, model)
     model.load_state_dict(state, strict=False)
-    return f"imagenet:{file_sha256(path)}"
+    kind = read_state_dict(path, InitError).get("init_kind", "imagenet")
+    return f"{kind if isinstance(kind, str) else 'imagenet'}:{file_sha256(path)}"

@@ -134,3 +134,40 @@ def test_grayscale_profile_feeds_luminance_only_in_training_and_prediction() -> 
     for jitter in (True, False):
         x = to_input(crops, profile, jitter=jitter)
         assert torch.allclose(x[:, 0], x[:, 1]) and torch.allclose(x[:, 1], x[:, 2])
+
+
+def test_nt_xent_is_low_when_views_agree_and_high_when_they_do_not() -> None:
+    from classifier.pretrain import nt_xent
+
+    z = torch.eye(8) * 5
+    assert nt_xent(z, z, 0.2) < nt_xent(z, z[torch.randperm(8)], 0.2)
+
+
+def test_pretrain_writes_a_backbone_that_init_takes(
+    tmp_path: Path, cell_folder: Path, cell_samples: list[Sample]
+) -> None:
+    out = tmp_path / "ssl.pt"
+    args = ["pretrain", "--profile", "cpu", "--images", str(cell_folder), "--output", str(out)]
+    assert cli_main([*args, "--epochs", "1", "--batch-size", "12", "--threads", "1"]) == 0
+    result = train_main(
+        TrainConfig(
+            profile="cpu",
+            train=cell_samples,
+            val=[],
+            output=tmp_path / "run",
+            init=out,
+            epochs=1,
+            max_steps=1,
+            batch_size=8,
+            threads=1,
+        )
+    )
+    assert result.init.startswith("ssl-simclr:")
+
+
+def test_pretrain_refuses_a_folder_without_images(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["pretrain", "--images", str(tmp_path), "--output", str(tmp_path / "x.pt")]
+    assert cli_main(args) == 2
+    assert "at least two cell images" in capsys.readouterr().err
