@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -278,7 +279,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_cv(args: argparse.Namespace) -> int:
     from classifier.cv import CVConfig, run_cv
-    from classifier.plots import evaluation_plots
+    from classifier.plots import evaluation_plots, patient_accuracy_plot
 
     config = CVConfig(
         profile=args.profile,
@@ -304,6 +305,13 @@ def cmd_cv(args: argparse.Namespace) -> int:
     pooled = result.pooled
     targets, scores = _oof_targets_scores(args.output / "oof_predictions.csv", result)
     evaluation_plots(targets, scores, pooled["confusion"], args.output)
+    sizes = Counter(s.patient for s in config.samples)
+    patient_accuracy_plot(
+        pooled["per_patient_accuracy"],
+        sizes,
+        args.output / "patients.png",
+        f"{args.profile}: out-of-fold accuracy per patient (healthy green, leukaemia red)",
+    )
     print(_cv_table(result.summary))
     print(_patient_report(pooled, result.intervals, f"all {len(targets)} out-of-fold cells"))
     print(

@@ -109,3 +109,19 @@ def evaluation_plots(
     if len(targets):
         paths.append(reliability_plot(targets, probabilities, folder / "reliability.png"))
     return paths
+
+
+def patient_accuracy_plot(
+    per_patient: dict[str, float], sizes: dict[str, int], path: Path, title: str = ""
+) -> Path:
+    """One bar per patient (healthy `H…` patients left, leukaemia right), its share of cells
+    called right; the bar's label is its cell count. Shows at a glance which patients a model
+    fails, which the cell-level figures hide."""
+    names = sorted(per_patient, key=lambda p: (not p.startswith("H"), -sizes.get(p, 0), p))
+    colours = ["tab:green" if p.startswith("H") else "tab:red" for p in names]
+    fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(names)), 3.6))
+    ax.bar(range(len(names)), [per_patient[p] for p in names], color=colours)
+    ax.set_xticks(range(len(names)), [f"{p} ({sizes.get(p, 0)})" for p in names], rotation=90)
+    ax.set(ylim=(0, 1.05), ylabel="cells called right", title=title or "per-patient accuracy")
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    return _save(fig, path)

@@ -120,6 +120,7 @@ def test_cv_scores_every_patient_out_of_fold_and_ships_a_model(
         by_patient.setdefault(patient, set()).add(fold)
     assert all(len(f) == 1 for f in by_patient.values())
     assert len((out / "oof_predictions.csv").read_text().splitlines()) == 37
+    assert (out / "patients.png").stat().st_size > 0
     shipped = torch.load(report["shipped"]["checkpoint"], map_location="cpu", weights_only=False)
     assert shipped["threshold"] == pytest.approx(report["threshold"])
     assert shipped["temperature"] == pytest.approx(report["temperature"])
