@@ -8,7 +8,7 @@
 -- owner  owns the database, its schema and every table: migrations run as it
 --        (MIGRATION_DATABASE_URL); `manage.py migrate_locked` then grants the app role its rights.
 -- app    what the web server and workers connect as (DATABASE_URL): no superuser, owns nothing,
---        creates nothing; rows only, and append-only tables (audit events, labels, sign-offs,
+--        creates nothing; rows only, and append-only tables (audit events, labels, deployments, sign-offs, signed cells,
 --        reopenings) it may read and insert but never update, delete, truncate or un-trigger.
 -- scripts/deploy/db-roles.sh runs this for compose; docs/deployment.md explains.
 
@@ -60,6 +60,7 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO :"
 SELECT format('REVOKE UPDATE, DELETE, TRUNCATE ON public.%I FROM %I', tablename, :'app')
   FROM pg_tables
  WHERE schemaname = 'public'
-   AND tablename IN ('audit_auditevent', 'cases_label', 'review_signoff', 'review_casereopening')
+   AND tablename IN ('audit_auditevent', 'cases_label', 'mlmodels_deployment',
+                     'review_casereopening', 'review_signedcell', 'review_signoff')
   \gexec
 RESET ROLE;

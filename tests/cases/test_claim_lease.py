@@ -102,7 +102,8 @@ def test_the_case_page_offers_retry_once_the_lease_lapsed(
     client.force_login(alice)
     case_claim(case_id=case.pk, model_version=production_model)
     assert 'id="claim-lapsed"' not in client.get(f"/cases/{case.pk}/").content.decode()
-    assert client.post(f"/cases/{case.pk}/retry/").status_code == 302
+    # a refused form post answers a page saying why (never a redirect with a message)
+    assert client.post(f"/cases/{case.pk}/retry/").status_code == 400
     assert Case.objects.get(pk=case.pk).status == CaseStatus.CLASSIFYING  # live: refused
     _silent_for(case, settings.CLASSIFY_CLAIM_LEASE_SECONDS + 1)
     page = client.get(f"/cases/{case.pk}/").content.decode()

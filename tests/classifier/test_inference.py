@@ -52,7 +52,8 @@ def test_a_rotated_cell_gets_the_same_prediction(
     image = Image.open(cell_samples[0].path).convert("RGB")
     turned = [image.rotate(angle) for angle in (90, 180, 270)]
     probs = _probabilities(predictor.predict([image, *turned]))
-    assert np.allclose(probs, probs[0], atol=1e-5)  # 4 rotations: exact quarter turns
+    # 4 rotations: exact quarter turns, the same inputs up to the order of float sums
+    assert np.allclose(probs, probs[0], atol=1e-4)
 
 
 def test_eight_rotations_cover_a_45_degree_turn(

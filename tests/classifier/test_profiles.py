@@ -32,8 +32,14 @@ def test_paper_profile_is_the_published_method() -> None:
         "weight_decay": 0.0,
         "drop_last": True,
     }
-    assert dataclasses.asdict(get_profile("paper")) == expected
-    assert {f.name for f in dataclasses.fields(Profile)} == set(expected)
+    paper = dataclasses.asdict(get_profile("paper"))
+    assert {k: paper[k] for k in expected} == expected
+    # the cross-patient options stay off, and the paper's logit-0 rule and ImageNet start hold
+    defaults = {f.name: f.default for f in dataclasses.fields(Profile) if f.name not in expected}
+    assert {k: paper[k] for k in defaults if k not in {"threshold_objective", "requires_init"}} == {
+        k: v for k, v in defaults.items() if k not in {"threshold_objective", "requires_init"}
+    }
+    assert paper["threshold_objective"] == "logit0" and paper["requires_init"] is True
 
 
 def test_unknown_profile_lists_the_known_ones() -> None:

@@ -25,7 +25,14 @@ from allreview.lib.appendonly import append_only_tables
 
 REPO = Path(__file__).resolve().parents[2]
 SUPERUSER = "postgresql://postgres:postgres@127.0.0.1:5432"
-APPEND_ONLY = ["audit_auditevent", "cases_label", "review_casereopening", "review_signoff"]
+APPEND_ONLY = [
+    "audit_auditevent",
+    "cases_label",
+    "mlmodels_deployment",
+    "review_casereopening",
+    "review_signedcell",
+    "review_signoff",
+]
 pytestmark = pytest.mark.slow
 
 
