@@ -119,3 +119,13 @@ def test_queries_per_call_do_not_grow_with_the_number_of_cells(
     with django_assert_num_queries(len(baseline.captured_queries)):
         body = api_alice.get(f"/api/v1/cases/{large.pk}/cells/?{paging}").json()
     assert len(body["results"]) == 500
+
+
+def test_each_listed_cell_is_exactly_the_cell_detail(api_alice, lab_a):
+    case = case_with_cells(lab_a, 12, "EQ-12")
+    case.cells.filter(pk__in=list(case.cells.values_list("pk", flat=True)[:4])).update(truth="all")
+    listed = api_alice.get(f"/api/v1/cases/{case.pk}/cells/?page_size=1000").json()["results"]
+    assert len(listed) == 12
+    for row in listed:
+        assert row == api_alice.get(f"/api/v1/cells/{row['id']}/").json()
+    assert {row["truth"] for row in listed} <= {"all", "", None}
