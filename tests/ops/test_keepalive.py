@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import WSGIRequestHandler
+from django.db import connections
 from django.test import Client
 
 from allreview.ops.management.commands.devserver import Command as DevserverCommand
@@ -38,10 +39,15 @@ class _QuietHandler(WSGIRequestHandler):
 def devserver() -> Iterator[int]:
     """The server class `manage.py devserver` (scripts/run.sh) runs, threaded as runserver
     runs it, serving Django's own WSGI handler; yields its port."""
-    server_cls = type(
-        "ThreadedDevserver", (socketserver.ThreadingMixIn, DevserverCommand.server_cls), {}
-    )
-    httpd = server_cls(("127.0.0.1", 0), _QuietHandler)
+
+    class ThreadedDevserver(socketserver.ThreadingMixIn, DevserverCommand.server_cls):
+        def process_request_thread(self, request: object, client_address: object) -> None:
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                connections.close_all()  # as LiveServerThread: the test database can be dropped
+
+    httpd = ThreadedDevserver(("127.0.0.1", 0), _QuietHandler)
     httpd.daemon_threads = True
     httpd.set_app(WSGIHandler())
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
