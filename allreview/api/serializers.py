@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from allreview.cases.models import Case, Cell, Label, LabelValue, Prediction
@@ -104,6 +107,21 @@ class CellSerializer(serializers.ModelSerializer):
         if view is None or view.truth_hidden:
             data["truth"] = None  # no reading view given: hide rather than guess
         return data
+
+
+def cell_values(cells: QuerySet[Cell]) -> QuerySet[Cell]:
+    """A case's cells as plain rows with CellSerializer's keys, values and types (a test
+    compares them with the cell detail, which uses CellSerializer). Building 500 model instances
+    and running the serializer's fields on each took longer than the query."""
+    return cells.values(*CellSerializer.Meta.fields)
+
+
+def cell_rows(page: list[dict[str, Any]], *, truth_hidden: bool) -> list[dict[str, Any]]:
+    """A page of cell_values as the reading view lets the user see it (see CellSerializer)."""
+    if truth_hidden:
+        for row in page:
+            row["truth"] = None
+    return page
 
 
 class PredictionSerializer(serializers.ModelSerializer):
