@@ -8,13 +8,16 @@ import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from allreview.lib.storage import local_path
 from allreview.mlmodels.models import ModelVersion
 from classifier.checkpoint import file_sha256
-from classifier.inference import Predictor
+
+if TYPE_CHECKING:
+    from classifier.inference import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,10 @@ def loaded_sha256s() -> list[str]:
 
 def predictor_for(model_version: ModelVersion) -> Predictor:
     """The loaded model of this version; the checkpoint file is checked against the recorded
-    sha256 before it is loaded, whoever asks (classification, scoring, saliency)."""
+    sha256 before it is loaded, whoever asks (classification, scoring, saliency). Only workers
+    call it: the ML stack is imported here so that the web process never loads torch."""
+    from classifier.inference import Predictor
+
     key = model_version.sha256
     with _lock:
         if key in _loaded:
