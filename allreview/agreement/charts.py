@@ -23,9 +23,7 @@ def kappa_svg(rows: Sequence[dict[str, Any]]) -> str:
             (position[r["period"]], r["kappa"]) for r in monthly if (r["a"], r["b"]) == (a, b)
         )
         model = a == "model"
-        series.append(
-            Series(f"{a} vs {b}", points, dashed=not model, marker="o" if model else "s")
-        )
+        series.append(Series(f"{a} vs {b}", points, dashed=not model, marker="o" if model else "s"))
     panel = Panel(
         title="agreement per month",
         ylabel="Cohen's kappa",

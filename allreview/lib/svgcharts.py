@@ -81,7 +81,9 @@ def _marker(shape: str, x: float, y: float, colour: str) -> str:
     return f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3' fill='{colour}'/>"
 
 
-def _text(x: float, y: float, text: str, size: int = 11, anchor: str = "middle", **extra: Any) -> str:
+def _text(
+    x: float, y: float, text: str, size: int = 11, anchor: str = "middle", **extra: Any
+) -> str:
     attrs = "".join(f" {k.replace('_', '-')}='{v}'" for k, v in extra.items())
     return (
         f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}'{attrs}>"

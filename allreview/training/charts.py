@@ -23,7 +23,9 @@ def curves_svg(history: Sequence[dict[str, Any]], title: str = "") -> str:
         xlabel="epoch",
         ylabel="loss",
         series=[
-            Series("train", [(e, h.get("train_loss")) for e, h in zip(epochs, history, strict=True)]),
+            Series(
+                "train", [(e, h.get("train_loss")) for e, h in zip(epochs, history, strict=True)]
+            ),
             Series(
                 "validation",
                 [(e, h.get("val_loss")) for e, h in zip(epochs, history, strict=True)],
