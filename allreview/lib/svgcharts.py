@@ -93,8 +93,18 @@ def _text(
 
 def _panel(panel: Panel, left: float, top: float, width: float, height: float) -> list[str]:
     out: list[str] = []
-    plot_x, plot_y = left + 46, top + 22
-    plot_w, plot_h = width - 56, height - 62
+    plot_x, plot_w = left + 46, width - 56
+    # The legend sits in rows between the title and the axes, never over the lines.
+    legend: list[tuple[int, float, int]] = []  # (series index, x offset, row)
+    offset, row = 0.0, 0
+    for index, series in enumerate(panel.series if panel.legend else []):
+        span = 22 + 6 * len(series.label)
+        if offset and offset + span > plot_w:
+            offset, row = 0.0, row + 1
+        legend.append((index, offset, row))
+        offset += span
+    rows = (row + 1) if legend else 0
+    plot_y, plot_h = top + 22 + 14 * rows, height - 62 - 14 * rows
     dated = any(isinstance(x, date) for s in panel.series for x, _ in s.points)
     if panel.xlim is not None:
         dated = dated or isinstance(panel.xlim[0], date)
@@ -107,6 +117,9 @@ def _panel(panel: Panel, left: float, top: float, width: float, height: float) -
     )
     if x_high <= x_low:
         x_low, x_high = x_low - 1, x_high + 1
+    if not panel.xlim:  # keep the first and last markers off the frame
+        pad = (x_high - x_low) * 0.04
+        x_low, x_high = x_low - pad, x_high + pad
     y_low = panel.ylim[0] if panel.ylim[0] is not None else min(ys, default=0.0)
     y_high = panel.ylim[1] if panel.ylim[1] is not None else max(ys, default=1.0)
     if y_high <= y_low:
@@ -134,9 +147,9 @@ def _panel(panel: Panel, left: float, top: float, width: float, height: float) -
     x_format: Callable[[float], str] = _fmt
     x_ticks = _ticks(x_low, x_high, 5)
     if dated:
-        step = max(7.0, math.ceil((x_high - x_low) / 5 / 7) * 7)
-        x_ticks = [x_low + step / 2 + i * step for i in range(int((x_high - x_low) // step) + 1)]
-        x_ticks = [t for t in x_ticks if x_low <= t <= x_high] or [(x_low + x_high) / 2]
+        # Ticks on the dates that have data (weeks), thinned to six at most.
+        known = sorted(set(xs)) or [(x_low + x_high) / 2]
+        x_ticks = known[:: math.ceil(len(known) / 6)]
 
         def x_format(t: float) -> str:
             return date.fromordinal(int(round(t))).isoformat()
@@ -147,8 +160,9 @@ def _panel(panel: Panel, left: float, top: float, width: float, height: float) -
         def x_format(t: float) -> str:
             return panel.categories[int(t)]
 
-    elif all(abs(t - round(t)) < 1e-9 for t in x_ticks) and x_high - x_low >= 2:
-        x_ticks = [t for t in x_ticks if t == int(t)]
+    elif xs and all(x == int(x) for x in xs):  # epochs: whole numbers only
+        whole = list(range(math.ceil(x_low), math.floor(x_high) + 1))
+        x_ticks = [float(t) for t in whole[:: math.ceil(len(whole) / 8)]]
     for tick in x_ticks:
         out.append(
             f"<line x1='{sx(tick):.1f}' x2='{sx(tick):.1f}' y1='{plot_y + plot_h}' "
@@ -181,13 +195,13 @@ def _panel(panel: Panel, left: float, top: float, width: float, height: float) -
                 f"<polyline points='{path}' fill='none' stroke='{colour}' stroke-width='1.6'{dash}/>"
             )
         out += [_marker(series.marker, x, y, colour) for x, y in points]
-    if panel.legend and panel.series:
-        for index, series in enumerate(panel.series):
-            colour = COLOURS[index % len(COLOURS)]
-            y = plot_y + 12 + index * 13
-            out.append(_marker(series.marker, plot_x + 10, y - 4, colour))
-            out.append(_text(plot_x + 18, y, series.label, 10, "start"))
-    if not any(s.points for s in panel.series) and panel.empty_note:
+    for index, offset, row in legend:
+        series = panel.series[index]
+        colour = COLOURS[index % len(COLOURS)]
+        y = top + 32 + 14 * row
+        out.append(_marker(series.marker, plot_x + offset + 4, y - 4, colour))
+        out.append(_text(plot_x + offset + 12, y, series.label, 10, "start"))
+    if not any(y is not None for s in panel.series for _, y in s.points) and panel.empty_note:
         out.append(_text(plot_x + plot_w / 2, plot_y + plot_h / 2, panel.empty_note, 12))
     return out
 

@@ -122,7 +122,7 @@ def drift_panels(rows: Sequence[dict[str, Any]]) -> list[Panel]:
         panels.append(
             Panel(
                 title=title,
-                series=[s for s in series if any(v is not None for _, v in s.points)],
+                series=series,  # a model keeps its colour in all three panels
                 xlim=(weeks[0] - DRIFT_PAD, weeks[-1] + DRIFT_PAD) if weeks else None,
                 ylim=(0, None),
                 legend=key == "override_rate",
