@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from classifier.errors import CheckpointError, ClassifierError, ProfileError
 from classifier.profiles import PROFILES, Profile
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "allreview-classifier/1"
 REQUIRED_KEYS = ("format", "model", "profile", "class_names", "threshold", "temperature", "epoch")
@@ -27,6 +28,8 @@ def file_sha256(path: str | Path) -> str:
 
 def read_state_dict(path: str | Path, error: type[ClassifierError]) -> dict[str, Any]:
     """Load a torch or safetensors file as a dict without running pickled code."""
+    import torch  # here, not at module level: the web process hashes checkpoints but never loads one
+
     path = Path(path)
     if not path.is_file():
         raise error(f"{path}: file not found")
@@ -53,6 +56,8 @@ def _first_line(exc: BaseException) -> str:
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> str:
     """Write atomically (temp file + rename): a crash never leaves half a model. Returns sha256."""
+    import torch
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

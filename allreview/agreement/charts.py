@@ -1,25 +1,37 @@
+"""The agreement chart as SVG text drawn in plain Python (no matplotlib in the web process)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib.pyplot as plt
+from allreview.lib.svgcharts import Panel, Series, panels_svg
 
-from allreview.lib.charts import figure_png
+# Cohen's kappa above this reads as substantial agreement (Landis & Koch); drawn as a guide.
+SUBSTANTIAL = 0.6
 
 
-def kappa_png(rows: Sequence[dict[str, Any]]) -> bytes:
-    """Cohen's kappa per month: a line per pair (model-vs-reader solid, reader-vs-reader dashed)."""
+def kappa_svg(rows: Sequence[dict[str, Any]]) -> str:
+    """Cohen's kappa per month: a line per pair (model-vs-reader solid, reader-vs-reader dashed).
+    Months are evenly spaced, in order, and labelled on the x axis."""
     monthly = [r for r in rows if r["period"] != "all" and r["kappa"] is not None]
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    months = sorted({r["period"] for r in monthly})
+    position = {month: i for i, month in enumerate(months)}
+    series = []
     for a, b in sorted({(r["a"], r["b"]) for r in monthly}):
-        points = sorted((r["period"], r["kappa"]) for r in monthly if (r["a"], r["b"]) == (a, b))
-        style = "o-" if a == "model" else "s--"
-        ax.plot([p for p, _ in points], [k for _, k in points], style, label=f"{a} vs {b}")
-    ax.set(ylim=(-0.1, 1.05), ylabel="Cohen's kappa", title="agreement per month")
-    ax.axhline(0.6, color="grey", lw=0.8, ls=":")
-    if monthly:
-        ax.legend(fontsize=7, loc="lower left")
-    else:
-        ax.text(0.5, 0.5, "not enough paired reads yet", ha="center", transform=ax.transAxes)
-    return figure_png(fig)
+        points = sorted(
+            (position[r["period"]], r["kappa"]) for r in monthly if (r["a"], r["b"]) == (a, b)
+        )
+        model = a == "model"
+        series.append(Series(f"{a} vs {b}", points, dashed=not model, marker="o" if model else "s"))
+    panel = Panel(
+        title="agreement per month",
+        ylabel="Cohen's kappa",
+        categories=[str(m) for m in months],
+        series=series,
+        xlim=(-0.5, max(len(months) - 0.5, 0.5)),
+        ylim=(-0.1, 1.05),
+        hlines=[SUBSTANTIAL],
+        empty_note="not enough paired reads yet",
+    )
+    return panels_svg([panel], width=800, height=320, label="Cohen's kappa per month")

@@ -3,7 +3,6 @@ override matrix, overall and per month."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,7 +10,6 @@ from itertools import combinations
 from typing import Any
 
 from django.db.models import F, OuterRef, Q, Subquery
-from sklearn.metrics import cohen_kappa_score
 
 from allreview.cases.models import Case, CaseStatus, Label, LabelKind, LabelValue, Prediction
 from allreview.cases.selectors import blinded_open_case_ids
@@ -90,9 +88,19 @@ def kappa(pairs: list[tuple[str, str]]) -> float | None:
     """Cohen's kappa over all four label values; None when undefined (too few or one value)."""
     if len(pairs) < 2:
         return None
-    first, second = zip(*pairs, strict=True)
-    value = cohen_kappa_score(first, second, labels=LabelValue.values)
-    return None if math.isnan(value) else float(value)
+    # Computed here rather than with scikit-learn, which would be the web process's only reason
+    # to load scipy and scikit-learn (tens of MB): same definition as cohen_kappa_score(labels=).
+    labels = set(LabelValue.values)
+    kept = [(a, b) for a, b in pairs if a in labels and b in labels]
+    n = len(kept)
+    if n == 0:
+        return None
+    observed = sum(a == b for a, b in kept) / n
+    firsts, seconds = Counter(a for a, _ in kept), Counter(b for _, b in kept)
+    expected = sum(firsts[v] * seconds[v] for v in labels) / (n * n)
+    if expected == 1:
+        return None
+    return float(1 - (1 - observed) / (1 - expected))
 
 
 def _pairs(reads: Reads, a: str, b: str, cells: list[int]) -> list[tuple[str, str]]:

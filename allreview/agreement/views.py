@@ -23,8 +23,8 @@ def agreement(request: HttpRequest, project_id: int) -> HttpResponse:
         header = ["period", "a", "b", "n", "kappa", "agree"]
         values = ([r[k] for k in header] for r in rows)
         return csv_response(f"agreement-project{project.pk}.csv", header, values)
-    if output == "png":
-        response = HttpResponse(charts.kappa_png(rows), content_type="image/png")
+    if output in {"svg", "png"}:  # "png": the chart's address in earlier releases; it is SVG now
+        response = HttpResponse(charts.kappa_svg(rows), content_type="image/svg+xml; charset=utf-8")
         response["Cache-Control"] = "private, max-age=60"
         return response
     context = {

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -19,7 +20,9 @@ from allreview.cases.models import Case, CaseStatus, Cell, Prediction, lapsed_cl
 from allreview.mlmodels.models import Deployment, ModelVersion
 from allreview.mlmodels.runtime import predictor_for
 from allreview.mlmodels.selectors import model_version_production
-from classifier.inference import Predictor
+
+if TYPE_CHECKING:
+    from classifier.inference import Predictor
 
 logger = logging.getLogger(__name__)
 

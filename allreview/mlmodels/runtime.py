@@ -8,13 +8,16 @@ import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from allreview.lib.storage import local_path
 from allreview.mlmodels.models import ModelVersion
 from classifier.checkpoint import file_sha256
-from classifier.inference import Predictor
+
+if TYPE_CHECKING:
+    from classifier.inference import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,8 @@ def loaded_sha256s() -> list[str]:
 
 def predictor_for(model_version: ModelVersion) -> Predictor:
     """The loaded model of this version; the checkpoint file is checked against the recorded
-    sha256 before it is loaded, whoever asks (classification, scoring, saliency)."""
+    sha256 before it is loaded, whoever asks (classification, scoring, saliency). Only workers
+    call it: the ML stack is imported in _load, so that the web process never loads torch."""
     key = model_version.sha256
     with _lock:
         if key in _loaded:
@@ -52,15 +56,21 @@ def predictor_for(model_version: ModelVersion) -> Predictor:
                 f"checkpoint of model {model_version.name} does not match its recorded sha256"
             )
         _evict_for_one_more()
-        predictor = Predictor(
-            path,
-            device=settings.MODEL_DEVICE,
-            batch_size=settings.INFERENCE_BATCH_SIZE or None,
-            num_workers=0,
-        )
+        predictor = _load(path)
         _loaded[key] = predictor
         logger.info("loaded model version %s (%s)", model_version.pk, model_version.name)
         return predictor
+
+
+def _load(path: Path) -> Predictor:
+    from classifier.inference import Predictor  # torch, timm: workers only
+
+    return Predictor(
+        path,
+        device=settings.MODEL_DEVICE,
+        batch_size=settings.INFERENCE_BATCH_SIZE or None,
+        num_workers=0,
+    )
 
 
 def _evict_for_one_more() -> None:

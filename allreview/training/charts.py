@@ -1,4 +1,6 @@
-"""Pictures for the model registry and the training pages, as PNG bytes (matplotlib, Agg)."""
+"""Pictures for the model registry and the training pages, as SVG text drawn in plain Python
+(allreview.lib.svgcharts): the web process must not import matplotlib, numpy-heavy metrics or
+torch to draw a chart (see docs/benchmarks.md, "Web process without the ML stack")."""
 
 from __future__ import annotations
 
@@ -6,71 +8,134 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-
-from allreview.lib.charts import figure_png as _png
-from classifier.plots import confusion_figure, reliability_figure
+from allreview.lib.svgcharts import Panel, Series, heatmap_svg, panels_svg
 
 # Margin either side of the weeks on the drift chart's time axis.
 DRIFT_PAD = timedelta(days=4)
+RELIABILITY_BINS = 10
 
 
-def curves_png(history: Sequence[dict[str, Any]], title: str = "") -> bytes:
+def curves_svg(history: Sequence[dict[str, Any]], title: str = "") -> str:
     """Loss and validation weighted F1 per epoch."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
     epochs = [h.get("epoch") for h in history]
-    left.plot(epochs, [h.get("train_loss") for h in history], "o-", label="train")
-    left.plot(epochs, [h.get("val_loss") for h in history], "s--", label="validation")
-    left.set(xlabel="epoch", ylabel="loss", title="loss")
-    left.legend()
-    right.plot(epochs, [h.get("val_weighted_f1") for h in history], "o-", label="weighted F1")
-    right.set(xlabel="epoch", ylim=(0, 1.02), title="validation weighted F1")
-    if title:
-        fig.suptitle(title)
-    if not history:
-        left.text(0.5, 0.5, "no epoch finished yet", ha="center", transform=left.transAxes)
-    return _png(fig)
+    loss = Panel(
+        title="loss",
+        xlabel="epoch",
+        ylabel="loss",
+        series=[
+            Series(
+                "train", [(e, h.get("train_loss")) for e, h in zip(epochs, history, strict=True)]
+            ),
+            Series(
+                "validation",
+                [(e, h.get("val_loss")) for e, h in zip(epochs, history, strict=True)],
+                dashed=True,
+                marker="s",
+            ),
+        ],
+        ylim=(0, None),
+        empty_note="no epoch finished yet",
+    )
+    f1 = Panel(
+        title="validation weighted F1",
+        xlabel="epoch",
+        series=[
+            Series(
+                "weighted F1",
+                [(e, h.get("val_weighted_f1")) for e, h in zip(epochs, history, strict=True)],
+            )
+        ],
+        ylim=(0, 1.02),
+    )
+    return panels_svg(
+        [loss, f1],
+        width=800,
+        height=300,
+        title=title,
+        label="Training loss and validation weighted F1 per epoch",
+    )
 
 
-def confusion_png(confusion: Sequence[Sequence[int]] | None) -> bytes:
-    return _png(confusion_figure(confusion or [[0, 0], [0, 0]], "frozen evaluation set"))
+def confusion_svg(confusion: Sequence[Sequence[int]] | None) -> str:
+    """Rows: true hem/all; columns: predicted hem/all."""
+    return heatmap_svg(
+        confusion or [[0, 0], [0, 0]],
+        rows=["hem", "all"],
+        columns=["hem", "all"],
+        xlabel="predicted",
+        ylabel="true",
+        title="frozen evaluation set",
+    )
 
 
-def reliability_png(targets: Sequence[int], probabilities: Sequence[float]) -> bytes:
-    return _png(reliability_figure(targets, probabilities))
+def reliability_bins(
+    targets: Sequence[int], probabilities: Sequence[float], bins: int = RELIABILITY_BINS
+) -> list[tuple[float, float, int]]:
+    """(mean probability, observed blast frequency, count) per non-empty bin: the same bins as
+    classifier.metrics.reliability_bins, without numpy or torch."""
+    sums: dict[int, list[float]] = {}
+    for target, probability in zip(targets, probabilities, strict=True):
+        index = min(int(probability * bins), bins - 1)
+        acc = sums.setdefault(index, [0.0, 0.0, 0])
+        acc[0] += probability
+        acc[1] += target
+        acc[2] += 1
+    return [(p / n, y / n, int(n)) for _, (p, y, n) in sorted(sums.items())]
 
 
-def drift_png(rows: Sequence[dict[str, Any]]) -> bytes:
-    return _png(drift_figure(rows))
+def reliability_svg(targets: Sequence[int], probabilities: Sequence[float]) -> str:
+    """Observed blast frequency against predicted probability; the diagonal is perfect."""
+    points = [(p, y) for p, y, _ in reliability_bins(targets, probabilities)]
+    panel = Panel(
+        title="reliability",
+        xlabel="predicted blast probability",
+        ylabel="observed blast frequency",
+        series=[Series("observed", points)] if points else [],
+        xlim=(0, 1),
+        ylim=(0, 1),
+        diagonal=True,
+        legend=False,
+        empty_note="no scored cells yet",
+    )
+    return panels_svg([panel], width=360, height=320, label="Reliability diagram")
 
 
-def drift_figure(rows: Sequence[dict[str, Any]]) -> Figure:
+def drift_panels(rows: Sequence[dict[str, Any]]) -> list[Panel]:
     """Override rate, predicted blast rate and mean uncertainty per week, a line per model. The
     time axis spans the weeks that have data (a few days either side), never years."""
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3))
-    series = (
+    models = sorted({r["model_version__name"] for r in rows})
+    weeks = sorted({r["week"] for r in rows})
+    panels = []
+    for key, title in (
         ("override_rate", "override rate"),
         ("blast_rate", "predicted blast rate"),
         ("mean_uncertainty", "mean uncertainty"),
+    ):
+        series = [
+            Series(
+                model,
+                [(r["week"], r[key]) for r in rows if r["model_version__name"] == model],
+                marker="os^"[index % 3],
+            )
+            for index, model in enumerate(models)
+        ]
+        panels.append(
+            Panel(
+                title=title,
+                series=series,  # a model keeps its colour in all three panels
+                xlim=(weeks[0] - DRIFT_PAD, weeks[-1] + DRIFT_PAD) if weeks else None,
+                ylim=(0, None),
+                legend=key == "override_rate",
+                empty_note="no predictions yet" if key == "blast_rate" else "",
+            )
+        )
+    return panels
+
+
+def drift_svg(rows: Sequence[dict[str, Any]]) -> str:
+    return panels_svg(
+        drift_panels(rows),
+        width=1000,
+        height=300,
+        label="Override rate, predicted blast rate and mean uncertainty per week and model",
     )
-    models = sorted({r["model_version__name"] for r in rows})
-    weeks = sorted({r["week"] for r in rows})
-    for ax, (key, title) in zip(axes, series, strict=True):
-        for marker, model in zip("os^dv<>", models, strict=False):
-            points = [(r["week"], r[key]) for r in rows if r["model_version__name"] == model]
-            points = [(w, v) for w, v in points if v is not None]
-            if points:
-                ax.plot(*zip(*points, strict=True), marker=marker, label=model)
-        ax.set(title=title, ylim=(0, None))
-        if weeks:
-            ax.set_xlim(weeks[0] - DRIFT_PAD, weeks[-1] + DRIFT_PAD)
-            ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=6))
-            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
-        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
-    if models:
-        axes[0].legend(fontsize=7)
-    else:
-        axes[1].text(0.5, 0.5, "no predictions yet", ha="center", transform=axes[1].transAxes)
-    return fig

@@ -14,7 +14,6 @@ from allreview.mlmodels.runtime import predictor_for
 from allreview.projects.models import Project
 from allreview.training.models import ModelScore
 from allreview.training.selectors import cells_digest, evaluation_cells
-from classifier.metrics import compute_metrics
 
 
 def model_version_score(*, version: ModelVersion, project: Project) -> ModelScore | None:
@@ -30,6 +29,9 @@ def model_version_score(*, version: ModelVersion, project: Project) -> ModelScor
     ).first()
     if existing is not None:
         return existing
+    # classifier.metrics pulls in torch and scikit-learn: only workers score (the web enqueues).
+    from classifier.metrics import compute_metrics
+
     probabilities = _probabilities(version, cells)
     metrics = compute_metrics(
         [1 if c.label == "all" else 0 for c in cells],

@@ -8,7 +8,7 @@ import math
 import threading
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -47,12 +47,16 @@ from allreview.training.selectors import (
     patients_by_majority,
     training_cells,
 )
-from classifier.data import Sample, samples_from_cnmc_folder
 from classifier.errors import SplitError
 from classifier.profiles import get_profile
-from classifier.splits import patient_split
-from classifier.train import EpochReport, TrainConfig
-from classifier.train import main as train_main
+
+if TYPE_CHECKING:
+    from classifier.data import Sample
+    from classifier.train import EpochReport
+
+# classifier.data, .splits and .train import torch, timm and torchvision: they are imported inside
+# the functions that only the training worker runs, so that the web process (which imports this
+# module for the training pages) stays free of the ML stack.
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +241,9 @@ def run_directory(run: TrainingRun) -> Path:
 
 
 def _train_and_gate(run: TrainingRun) -> None:
+    from classifier.train import TrainConfig
+    from classifier.train import main as train_main
+
     project = run.project
     policy = policy_for(project)
     cells = training_cells(project=project)
@@ -278,6 +285,8 @@ def _train_validation(
     epochs and calibration, and the frozen set judges it. A profile that picks its best epoch
     holds out a class-stratified fifth of the patients, or trains on all (keeping the last
     epoch) when a class has too few patients to give both sides one."""
+    from classifier.splits import patient_split
+
     if get_profile(profile).select == "last":
         return samples, [], ""
     try:
@@ -311,6 +320,8 @@ def run_seed(cells: list[LabelledCell]) -> int:
 
 
 def _samples(cells: list[LabelledCell], policy: TrainingPolicy) -> list[Sample]:
+    from classifier.data import Sample, samples_from_cnmc_folder
+
     samples = [Sample(str(_local_image(c.image)), c.label, c.patient) for c in cells]
     if policy.base_dataset:
         base = samples_from_cnmc_folder(policy.base_dataset)

@@ -36,8 +36,8 @@ def _str(value: int | None) -> str | None:
     return str(value) if value is not None else None
 
 
-def _png(data: bytes) -> HttpResponse:
-    response = HttpResponse(data, content_type="image/png")
+def _svg(data: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/svg+xml; charset=utf-8")
     response["Cache-Control"] = "private, max-age=60"
     return response
 
@@ -83,15 +83,15 @@ def model_chart(request: HttpRequest, project_id: int, version_id: int, chart: s
     project = _project(request, project_id)
     version = model_version_for(project=project, version_id=version_id)
     if chart == "curves":
-        return _png(charts.curves_png(version.training_summary.get("history", []), version.name))
+        return _svg(charts.curves_svg(version.training_summary.get("history", []), version.name))
     if chart == "confusion":
         score = latest_score(version=version, project=project)
-        return _png(charts.confusion_png(score.metrics.get("confusion") if score else None))
+        return _svg(charts.confusion_svg(score.metrics.get("confusion") if score else None))
     if chart == "reliability":
         targets, probabilities = selectors.evaluation_predictions(
             project=project, version_id=version.pk
         )
-        return _png(charts.reliability_png(targets, probabilities))
+        return _svg(charts.reliability_svg(targets, probabilities))
     raise Http404("No such chart")
 
 
@@ -198,7 +198,7 @@ def run_status(request: HttpRequest, project_id: int, run_id: int) -> JsonRespon
 def run_curves(request: HttpRequest, project_id: int, run_id: int) -> HttpResponse:
     project = _project(request, project_id)
     run = get_object_or_404(TrainingRun, pk=run_id, project=project)
-    return _png(charts.curves_png(run.history, f"run #{run.pk}"))
+    return _svg(charts.curves_svg(run.history, f"run #{run.pk}"))
 
 
 @login_required
@@ -218,8 +218,8 @@ def evaluation_add(request: HttpRequest, project_id: int) -> HttpResponse:
 def drift(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _project(request, project_id)
     rows = selectors.drift_by_week(project=project)
-    if request.GET.get("format") == "png":
-        return _png(charts.drift_png(rows))
+    if request.GET.get("format") in {"svg", "png"}:  # "png": the address of earlier releases
+        return _svg(charts.drift_svg(rows))
     context = {
         "project": project,
         "rows": rows,

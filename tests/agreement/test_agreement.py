@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import random
 
 import pytest
 from django.test import Client
 from sklearn.metrics import cohen_kappa_score
 
 from allreview.agreement.selectors import agreement_rows, kappa, override_matrix, project_reads
-from allreview.cases.models import Case, Prediction
+from allreview.cases.models import Case, LabelValue, Prediction
 from allreview.cases.services import label_set
 from allreview.projects.models import Role
 from tests.cases.helpers import make_cells, make_model_version
@@ -101,7 +103,9 @@ def test_agreement_page_csv_and_chart_for_leads(read_twice, alice):
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert {(r["a"], r["b"]) for r in rows} >= {("model", "rita"), ("rita", "sam")}
     assert any(r["period"] != "all" for r in rows)  # per month as well
-    assert client.get(f"/projects/{read_twice.pk}/agreement/?format=png").content[:4] == b"\x89PNG"
+    chart = client.get(f"/projects/{read_twice.pk}/agreement/?format=svg")
+    assert chart["Content-Type"] == "image/svg+xml; charset=utf-8"
+    assert chart.content.startswith(b"<svg ") and b"vs" in chart.content
 
 
 def test_readers_cannot_see_colleagues_agreement(read_twice):
@@ -116,3 +120,14 @@ def test_adjudications_are_not_counted_as_reads(read_twice, alice):
     for cell in Cell.objects.all():
         Label.objects.create(cell=cell, user=alice, value="artifact", kind=LabelKind.ADJUDICATION)
     assert "alice" not in project_reads(project=read_twice).readers
+
+
+def test_kappa_matches_scikit_learn_without_importing_it():
+    rng = random.Random(12)
+    values = list(LabelValue.values)
+    for _ in range(50):
+        pairs = [(rng.choice(values), rng.choice(values[:2])) for _ in range(rng.randint(2, 30))]
+        expected = cohen_kappa_score(*zip(*pairs, strict=True), labels=values)
+        got = kappa(pairs)
+        assert (got is None and math.isnan(expected)) or got == pytest.approx(expected)
+    assert kappa([("all", "all"), ("all", "all")]) is None  # one value only: undefined

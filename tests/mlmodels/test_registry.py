@@ -96,7 +96,7 @@ def fake_loading(monkeypatch, settings):
     runtime.cache_clear()
     monkeypatch.setattr(runtime, "checkpoint_local_path", lambda version: version.sha256)
     monkeypatch.setattr(runtime, "file_sha256", lambda path: path)
-    monkeypatch.setattr(runtime, "Predictor", lambda path, **kwargs: object())
+    monkeypatch.setattr(runtime, "_load", lambda path: object())
     yield
     runtime.cache_clear()
 

@@ -42,12 +42,14 @@ def test_a_full_run_shows_on_every_page(
     page = client.get(f"{base}/training/").content.decode()
     assert f"Run #{run.pk}" in page and "promoted" in page
     assert client.get(f"{base}/training/runs/{run.pk}/").json()["status"] == "succeeded"
-    assert client.get(f"{base}/training/runs/{run.pk}/curves.png")["Content-Type"] == "image/png"
+    svg = "image/svg+xml; charset=utf-8"  # charts are SVG drawn without matplotlib
+    assert client.get(f"{base}/training/runs/{run.pk}/curves.svg")["Content-Type"] == svg
+    assert client.get(f"{base}/training/runs/{run.pk}/curves.png")["Content-Type"] == svg
     registry = client.get(f"{base}/models/").content.decode()
     assert run.candidate.name in registry and weak_production.name in registry
     for chart in ("curves", "confusion", "reliability"):
-        response = client.get(f"{base}/models/{run.candidate.pk}/{chart}.png")
-        assert response.status_code == 200 and response.content[:4] == b"\x89PNG"
+        response = client.get(f"{base}/models/{run.candidate.pk}/{chart}.svg")
+        assert response.status_code == 200 and response.content.startswith(b"<svg ")
     detail = client.get(f"{base}/models/{run.candidate.pk}/").content.decode()
     assert "Weighted F1" in detail and "random" in detail
     # patient-level figures and the trivial baselines, from the frozen set's score
@@ -61,7 +63,8 @@ def test_a_full_run_shows_on_every_page(
     assert "changed call" in compare.content.decode()
     drift = client.get(f"{base}/drift/")
     assert drift.status_code == 200
-    assert client.get(f"{base}/drift/?format=png")["Content-Type"] == "image/png"
+    assert client.get(f"{base}/drift/?format=svg")["Content-Type"] == svg
+    assert client.get(f"{base}/drift/?format=png")["Content-Type"] == svg
 
 
 def test_admin_rolls_back_with_a_reason_and_it_is_audited_with_the_project(lab_a, admin_of_lab_a):
