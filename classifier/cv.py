@@ -105,22 +105,7 @@ def _fold(config: CVConfig, k: int, fold_of: list[int]) -> FoldOutcome:
     train = [s for s, f in zip(config.samples, fold_of, strict=True) if f != k]
     held = [s for s, f in zip(config.samples, fold_of, strict=True) if f == k]
     result = train_main(
-        TrainConfig(
-            profile=config.profile,
-            train=train,
-            val=held,
-            output=folder,
-            init=config.init,
-            epochs=config.epochs,
-            seed=config.seed * 100 + k,
-            device=config.device,
-            progress=config.progress,
-            threads=config.threads,
-            select="last",
-            calibrate_on_val=False,
-            allow_random_init=config.allow_random_init,
-            profile_overrides=config.profile_overrides,
-        )
+        _train_config(config, train=train, val=held, output=folder, seed=config.seed * 100 + k)
     )
     outcome = FoldOutcome(
         fold=k,
@@ -133,6 +118,24 @@ def _fold(config: CVConfig, k: int, fold_of: list[int]) -> FoldOutcome:
     _write_json(saved, outcome.__dict__)
     (folder / "last.pt").unlink(missing_ok=True)  # the fold's model.pt is all that is kept
     return outcome
+
+
+def _train_config(config: CVConfig, **varying: Any) -> TrainConfig:
+    """A fold's or the shipped model's training: the recipe's fixed epochs, the last one kept,
+    calibration never fitted on the patients it is given to watch."""
+    return TrainConfig(
+        profile=config.profile,
+        init=config.init,
+        epochs=config.epochs,
+        device=config.device,
+        progress=config.progress,
+        threads=config.threads,
+        select="last",
+        calibrate_on_val=False,
+        allow_random_init=config.allow_random_init,
+        profile_overrides=config.profile_overrides,
+        **varying,
+    )
 
 
 def _calibration(logits: np.ndarray, targets: np.ndarray, profile: Profile) -> tuple[float, float]:
@@ -214,21 +217,12 @@ def _mean_sd(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
 def _ship(config: CVConfig, result: CVResult) -> dict[str, Any]:
     """Train on every patient with the CV-chosen calibration: the model a lab deploys."""
     shipped: TrainResult = train_main(
-        TrainConfig(
-            profile=config.profile,
+        _train_config(
+            config,
             train=list(config.samples),
             val=[],
             output=config.output / "shipped",
-            init=config.init,
-            epochs=config.epochs,
             seed=config.seed,
-            device=config.device,
-            progress=config.progress,
-            threads=config.threads,
-            select="last",
-            calibrate_on_val=False,
-            allow_random_init=config.allow_random_init,
-            profile_overrides=config.profile_overrides,
             temperature=result.temperature,
             threshold=result.threshold,
             extra_metadata={

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 
 from allreview.audit.admin import AuditedAdmin
+from allreview.lib.admin import ReadOnlyAdmin
 from allreview.mlmodels.models import Deployment, ModelVersion
 
 
@@ -23,17 +22,8 @@ class ModelVersionAdmin(AuditedAdmin):  # the decision threshold changes calls: 
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(ReadOnlyAdmin):
     """The promotion history, read-only: deployments are made by the promotion service."""
 
     list_display = ["created_at", "project", "model_version", "kind", "actor", "reason"]
     list_filter = ["kind", "project"]
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
