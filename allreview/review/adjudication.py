@@ -21,7 +21,7 @@ from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
 from allreview.projects.selectors import membership_role
 from allreview.review import selectors, services
-from allreview.review.refusals import refusal_json, refusal_page, safe_next
+from allreview.lib.refusals import refusal_json, refusal_page, safe_next
 
 CELLS_PER_PAGE = 50
 

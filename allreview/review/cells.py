@@ -27,7 +27,7 @@ from allreview.cases.models import Case, Cell, Prediction
 from allreview.cases.selectors import ReadingView
 from allreview.projects.selectors import project_ids_for
 from allreview.review.gallery import summary_html
-from allreview.review.refusals import Refusal, refusal_json, refusal_page
+from allreview.lib.refusals import Refusal, refusal_json, refusal_page
 from allreview.review.saliency import saliency_request
 from allreview.review.summary import case_summary
 

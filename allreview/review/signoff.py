@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from allreview.cases import selectors as case_selectors
 from allreview.review import services
-from allreview.review.refusals import refusal_page
+from allreview.lib.refusals import refusal_page
 
 
 @login_required

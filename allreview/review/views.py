@@ -18,7 +18,7 @@ from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
 from allreview.review.forms import CaseUploadForm
-from allreview.review.refusals import refusal_page
+from allreview.lib.refusals import refusal_page
 
 CASES_PER_PAGE = 50
 

@@ -20,7 +20,7 @@ from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
 from allreview.review import selectors, services
-from allreview.review.refusals import refusal_page, safe_next
+from allreview.lib.refusals import refusal_page, safe_next
 
 CASES_PER_PAGE = 50
 COLUMNS = [

@@ -41,7 +41,7 @@ def refusal_json(exc: Refusal, **extra: Any) -> JsonResponse:
 def refusal_page(request: HttpRequest, exc: Refusal, *, back: str, title: str = "") -> HttpResponse:
     status = refusal_status(exc)
     context = {"title": title or TITLES[status], "detail": refusal_detail(exc), "back": back}
-    return render(request, "review/refused.html", context, status=status)
+    return render(request, "refused.html", context, status=status)
 
 
 def safe_next(request: HttpRequest, default: str) -> str:
