@@ -261,6 +261,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "allreview.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "allreview.api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AllReview API",

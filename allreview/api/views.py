@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,15 +16,12 @@ from allreview.api import serializers as s
 from allreview.api.filters import CaseFilter, PredictionFilter
 from allreview.api.pagination import MAX_PAGE_SIZE, cell_paginator
 from allreview.cases import selectors, services
-from allreview.cases.ingest import IncomingFile, UploadRejected
+from allreview.cases.access import visible_cases, visible_cells, visible_predictions
+from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Prediction
+from allreview.projects.access import project_for, require_somewhere, visible_projects
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
-from allreview.projects.selectors import project_ids_for, project_list_for_user
-
-
-def _django_errors(exc: DjangoValidationError) -> Any:
-    return exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
 
 
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
@@ -35,7 +29,7 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Project.objects.none()
 
     def get_queryset(self) -> Any:
-        return project_list_for_user(user=self.request.user)
+        return visible_projects(user=self.request.user)
 
 
 class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -48,9 +42,9 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         if self.action == "cells":
             # Listing cells needs the case and its project, not the list's per-case counts:
             # those three subqueries over the case's cells were a third of a 500-cell call.
-            return selectors.Case.objects.filter(
-                project_id__in=project_ids_for(user=self.request.user)
-            ).select_related("project", "model_version")
+            return visible_cases(user=self.request.user).select_related(
+                "project", "model_version"
+            )
         return selectors.case_list_for_user(user=self.request.user)
 
     @extend_schema(
@@ -74,29 +68,15 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data = form.validated_data
         if hinted is not None and hinted.pk != data["project"]:
             raise ValidationError({"project": ["differs from the project in the query string"]})
-        project = get_object_or_404(
-            Project.objects.filter(pk__in=project_ids_for(user=request.user)), pk=data["project"]
-        )
+        project = project_for(user=request.user, project_id=data["project"])
         files = [IncomingFile.from_upload(f) for f in data["files"]]
-        try:
-            case = services.case_upload(
-                project=project,
-                user=request.user,
-                patient_code=data["patient_code"],
-                specimen_id=data["specimen_id"],
-                files=files,
-            )
-        except UploadRejected as exc:
-            problems = [{"file": p.name, "reason": p.reason} for p in exc.problems]
-            return Response(
-                {
-                    "detail": f"{len(problems)} problem(s); nothing was stored.",
-                    "problems": problems,
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError(_django_errors(exc)) from exc
+        case = services.case_upload(
+            project=project,
+            user=request.user,
+            patient_code=data["patient_code"],
+            specimen_id=data["specimen_id"],
+            files=files,
+        )
         created = self.get_queryset().get(pk=case.pk)
         created.warnings = selectors.case_upload_warnings(case=case)
         return Response(s.CaseCreatedSerializer(created).data, status=status.HTTP_201_CREATED)
@@ -105,10 +85,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         case = self.get_object()
-        try:
-            services.case_retry(case=case, user=request.user)
-        except DjangoValidationError as exc:
-            raise ValidationError(_django_errors(exc)) from exc
+        services.case_retry(case=case, user=request.user)
         return Response(
             s.CaseSerializer(self.get_queryset().get(pk=case.pk)).data,
             status=status.HTTP_202_ACCEPTED,
@@ -148,18 +125,11 @@ def _upload_project_before_body(request: Request) -> Project | None:
     exists for, 403 for a member), before a byte of the body is read."""
     raw = request.query_params.get("project")
     if raw is None:
-        if not project_ids_for(user=request.user, action=Action.UPLOAD).exists():
-            if not project_ids_for(user=request.user).exists():
-                raise Http404("No such project")
-            raise PermissionDenied("your role does not allow uploading in any project")
+        require_somewhere(user=request.user, action=Action.UPLOAD)
         return None
     if not raw.isdigit():
         raise ValidationError({"project": ["must be a project id"]})
-    project = get_object_or_404(
-        Project.objects.filter(pk__in=project_ids_for(user=request.user)), pk=int(raw)
-    )
-    services.require_role(user=request.user, project_id=project.pk, action=Action.UPLOAD)
-    return project
+    return project_for(user=request.user, project_id=int(raw), action=Action.UPLOAD)
 
 
 def _cells_as_seen(case: Any, user: Any) -> tuple[selectors.ReadingView, Any]:
@@ -170,26 +140,12 @@ def _cells_as_seen(case: Any, user: Any) -> tuple[selectors.ReadingView, Any]:
     return view, selectors.case_cells(case=case, label=label, model_hidden=view.model_hidden)
 
 
-def _conflict(exc: Exception) -> Response:
-    """409: the case is signed off, or the label shown is no longer the cell's label."""
-    body: dict[str, Any] = {"detail": " ".join(getattr(exc, "messages", [str(exc)]))}
-    if isinstance(exc, services.StaleLabels):
-        body["fresh"] = exc.fresh
-    return Response(body, status=status.HTTP_409_CONFLICT)
-
-
 class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
     serializer_class = s.CellSerializer
     queryset = selectors.Cell.objects.none()
 
     def get_queryset(self) -> Any:
-        return (
-            selectors.Cell.objects.filter(
-                case__project_id__in=project_ids_for(user=self.request.user)
-            )
-            .select_related("case__project")
-            .annotate(current_label=selectors.current_label_subquery())
-        )
+        return visible_cells(user=self.request.user).select_related("case__project")
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         cell = self.get_object()
@@ -212,14 +168,10 @@ class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
         data = form.validated_data
         seen = {cell.pk: data["seen"] or None} if "seen" in data else None
         key = request.headers.get("Idempotency-Key") or data.get("request_id") or ""
-        try:
-            label, replayed = services.label_set_once(
-                cell=cell, user=request.user, value=data["value"], seen=seen, request_id=key[:64]
-            )
-        except (services.CaseLocked, services.StaleLabels) as exc:
-            return _conflict(exc)
-        except DjangoValidationError as exc:
-            raise ValidationError(_django_errors(exc)) from exc
+        # a locked case or a stale view: 409 (api_exception_handler), nothing written
+        label, replayed = services.label_set_once(
+            cell=cell, user=request.user, value=data["value"], seen=seen, request_id=key[:64]
+        )
         code = status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
         return Response(s.LabelSerializer(label).data, status=code)
 
@@ -234,11 +186,7 @@ class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> Any:
         # a reader blinded to the model's call must not read it here either
         return (
-            Prediction.objects.filter(
-                cell__case__project_id__in=project_ids_for(
-                    user=self.request.user, action=Action.VIEW
-                )
-            )
+            visible_predictions(user=self.request.user)
             .exclude(cell__case_id__in=selectors.model_hidden_case_ids(user=self.request.user))
             .select_related("model_version")
             .order_by("id")

@@ -8,12 +8,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from allreview.audit.selectors import audit_events
-from allreview.cases.models import Case
+from allreview.cases.access import case_for
 from allreview.lib.csvstream import csv_response
 from allreview.projects.access import project_for
 from allreview.projects.models import Project
@@ -60,9 +60,6 @@ def project_audit(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def case_audit(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = Case.objects.filter(pk=case_id).values("project_id").first()
-    if case is None:
-        raise Http404("No such case")
-    _allowed(request, case["project_id"])
-    events = audit_events(project_id=case["project_id"], case_id=case_id, viewer=request.user)
+    case = case_for(user=request.user, case_id=case_id, action=Action.ADJUDICATE)
+    events = audit_events(project_id=case.project_id, case_id=case_id, viewer=request.user)
     return _respond(request, events, f"Audit trail of case #{case_id}", f"audit-case-{case_id}.csv")

@@ -62,24 +62,6 @@ def case_list_for_user(*, user: Any) -> QuerySet[Case]:
     )
 
 
-def case_get_for_user(*, user: Any, case_id: int, action: Action = Action.VIEW) -> Case | None:
-    return (
-        Case.objects.filter(pk=case_id, project_id__in=project_ids_for(user=user, action=action))
-        .select_related("project", "model_version")
-        .first()
-    )
-
-
-def cell_get_for_user(*, user: Any, cell_id: int, action: Action = Action.VIEW) -> Cell | None:
-    return (
-        Cell.objects.filter(
-            pk=cell_id, case__project_id__in=project_ids_for(user=user, action=action)
-        )
-        .select_related("case")
-        .first()
-    )
-
-
 def current_label_subquery() -> Subquery:
     newest = Label.objects.filter(cell_id=OuterRef("pk")).order_by("-id").values("value")[:1]
     return Subquery(newest)
@@ -228,12 +210,12 @@ def cells_current_labels(*, cell_ids: list[int], user: Any = None) -> dict[int, 
     return dict(rows.order_by("id").values_list("cell_id", "value"))
 
 
-def cell_label_history(*, cell: Cell, limit: int = 50, user: Any = None) -> list[dict[str, Any]]:
-    """Newest first: value ('' when cleared by an undo), kind, who, when. With a user (a blinded
-    reader), only that user's own reads."""
-    rows = Label.objects.filter(cell=cell)
-    if user is not None:
-        rows = rows.filter(user=user, kind=LabelKind.READ)
+def cell_label_history(
+    *, cell: Cell, user: Any, view: ReadingView, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Newest first, the rows the reading view lets the user see: value ('' when cleared by an
+    undo), kind, who, when."""
+    rows = visible_label_history(cell=cell, user=user, view=view)
     return list(
         rows.order_by("-id").values(
             "id", "value", "kind", "created_at", username=F("user__username")

@@ -43,21 +43,14 @@ from allreview.cases.models import (
 )
 from allreview.cases.pseudonyms import validate_patient_code
 from allreview.cases.queueing import on_commit_send, task_send
+from allreview.lib.conflict import Conflict
+from allreview.projects.access import require
 from allreview.projects.models import Project
-from allreview.projects.permissions import Action, role_allows
-from allreview.projects.selectors import membership_role
+from allreview.projects.permissions import Action
 
 logger = logging.getLogger(__name__)
 
 EXTENSION_BY_FORMAT = {"BMP": "bmp", "PNG": "png", "JPEG": "jpg", "TIFF": "tif"}
-
-
-def require_role(*, user: Any, project_id: int, action: Action) -> str:
-    """The user's role in the project, or PermissionDenied when it does not allow the action."""
-    role = membership_role(user=user, project_id=project_id)
-    if not role_allows(role, action):
-        raise PermissionDenied(f"your role does not allow '{action}' in this project")
-    return role  # type: ignore[return-value]
 
 
 def validate_case_fields(*, patient_code: str, specimen_id: str) -> None:
@@ -89,7 +82,7 @@ def case_upload(
     failure while writing removes the files already stored, so no orphan stays on disk.
     """
     if check_permission:
-        require_role(user=user, project_id=project.pk, action=Action.UPLOAD)
+        require(user=user, project_id=project.pk, action=Action.UPLOAD)
     validate_case_fields(patient_code=patient_code, specimen_id=specimen_id)
     with tempfile.TemporaryDirectory(
         prefix="allreview-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR
@@ -200,14 +193,14 @@ def case_enqueue(*, case_id: int) -> bool:
     return False
 
 
-class CaseLocked(ValidationError):
+class CaseLocked(ValidationError, Conflict):
     """The case is signed off: nothing about its reads changes until a lead reopens it (409)."""
 
     def __init__(self) -> None:
         super().__init__("the case is signed off and locked; a lead can reopen it")
 
 
-class StaleLabels(Exception):
+class StaleLabels(Conflict):
     """The write was decided on a view of the cells that is no longer current: a label or the
     model's call changed since the page showed them (HTTP 409). `fresh` is the state now, as
     the user may see it, so the page can show it."""
@@ -215,6 +208,10 @@ class StaleLabels(Exception):
     def __init__(self, fresh: dict[str, Any], detail: str) -> None:
         super().__init__(detail)
         self.fresh = fresh
+
+    @property
+    def extra(self) -> Mapping[str, object]:
+        return {"fresh": self.fresh}
 
 
 def label_set(
@@ -265,7 +262,7 @@ def _reads_of(case: Case, user: Any) -> tuple[Any, bool]:
 def case_retry(*, case: Case, user: Any) -> Case:
     """Queue a failed case again, or one whose worker died (its claim's lease lapsed); its
     predictions so far are kept (the task skips them)."""
-    require_role(user=user, project_id=case.project_id, action=Action.RETRY)
+    require(user=user, project_id=case.project_id, action=Action.RETRY)
     with transaction.atomic():
         retryable = Q(status=CaseStatus.FAILED) | lapsed_claim()
         updated = Case.objects.filter(retryable, pk=case.pk).update(
@@ -324,7 +321,7 @@ def labels_set_bulk(
     event per cell, all in one transaction, tied together by a batch id for undo. With `seen`
     (the label each cell showed, None for none) a cell labelled since refuses the whole action
     (StaleLabels); a repeated `request_id` answers what was saved the first time."""
-    require_role(user=user, project_id=case.project_id, action=Action.LABEL)
+    require(user=user, project_id=case.project_id, action=Action.LABEL)
     bad = sorted({v for v in values.values() if v not in LabelValue.values})
     if bad:
         raise ValidationError(
@@ -354,7 +351,7 @@ def labels_accept_model(
     """Accept the model's call (the Enter key) as the call of `model_version_id`, the version
     whose calls the page showed: if the case has been reclassified by another version since,
     StaleLabels is raised and nothing is written, never a call the reviewer did not see."""
-    require_role(user=user, project_id=case.project_id, action=Action.LABEL)
+    require(user=user, project_id=case.project_id, action=Action.LABEL)
     if not cell_ids:
         raise ValidationError("no cells to label")
 
@@ -464,7 +461,7 @@ def _replayed(done: LabelRequest, fingerprint: str) -> LabelBatch:
 def label_undo(*, case: Case, user: Any, batch: str) -> LabelBatch:
     """Undo the user's action `batch` by new Label rows that restore each cell's previous value.
     Refused when a cell was relabelled since (by anyone) or the action was undone already."""
-    require_role(user=user, project_id=case.project_id, action=Action.LABEL)
+    require(user=user, project_id=case.project_id, action=Action.LABEL)
     from allreview.audit.models import AuditEvent
 
     with transaction.atomic():

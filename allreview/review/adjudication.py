@@ -7,42 +7,42 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from allreview.audit.services import audit_record
 from allreview.cases import selectors as case_selectors
+from allreview.cases.access import cell_for
 from allreview.cases.models import LabelValue
+from allreview.lib.refusals import (
+    REFUSALS,
+    refusal_json,
+    refusal_response,
+    safe_next,
+    wants_json,
+)
+from allreview.projects.access import project_and_role_for, project_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
-from allreview.projects.selectors import membership_role
 from allreview.review import selectors, services
-from allreview.lib.refusals import refusal_json, refusal_page, safe_next
 
 CELLS_PER_PAGE = 50
 
 
-def _project_for(request: HttpRequest, project_id: int, action: Action) -> Project:
-    role = membership_role(user=request.user, project_id=project_id)
-    if role is None:
-        raise Http404("No such project")
-    if not role_allows(role, action):
-        raise PermissionDenied("the adjudication queue is for adjudicators and admins")
-    return get_object_or_404(Project, pk=project_id)
+QUEUE_IS_FOR_LEADS = "the adjudication queue is for adjudicators and admins"
 
 
-def _queue_context(request: HttpRequest, project: Project) -> dict[str, Any]:
+def _queue_context(request: HttpRequest, project: Project, role: str) -> dict[str, Any]:
     page = Paginator(
         selectors.adjudication_queue(project=project, user=request.user), CELLS_PER_PAGE
     ).get_page(request.GET.get("page"))
     reads = case_selectors.cells_reads(cell_ids=[c.pk for c in page.object_list])
     for cell in page.object_list:
         cell.reads = sorted(reads.get(cell.pk, {}).items())
-    role = membership_role(user=request.user, project_id=project.pk)
     return {
         "project": project,
         "page": page,
@@ -54,8 +54,10 @@ def _queue_context(request: HttpRequest, project: Project) -> dict[str, Any]:
 @login_required
 @require_GET
 def adjudication_queue(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project_for(request, project_id, Action.ADJUDICATE)
-    return render(request, "review/adjudication.html", _queue_context(request, project))
+    project, role = project_and_role_for(
+        user=request.user, project_id=project_id, action=Action.ADJUDICATE, why=QUEUE_IS_FOR_LEADS
+    )
+    return render(request, "review/adjudication.html", _queue_context(request, project, role))
 
 
 def _seen(raw: Any) -> int | None:
@@ -73,24 +75,13 @@ def _back(request: HttpRequest) -> HttpResponse:
     return redirect(safe_next(request, "review:case_list"))
 
 
-def _adjudication_refused(
-    request: HttpRequest, wants_json: bool, exc: ValidationError | PermissionDenied
-) -> HttpResponse:
-    if wants_json:
-        return refusal_json(exc)
-    return refusal_page(request, exc, back=safe_next(request, "review:case_list"))
-
-
 @login_required
 @require_POST
 def cell_adjudicate(request: HttpRequest, cell_id: int) -> HttpResponse:
     """Form fields `value` and `seen` (Accept: application/json gets JSON). 201 (JSON) or a
     redirect when recorded; 409 Conflict when the cell was labelled after the view the decision
     was made on."""
-    cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
-    if cell is None:
-        raise Http404("No such cell")
-    wants_json = "application/json" in request.headers.get("Accept", "")
+    cell = cell_for(user=request.user, cell_id=cell_id)
     try:
         label = services.cell_adjudicate(
             cell=cell,
@@ -99,13 +90,13 @@ def cell_adjudicate(request: HttpRequest, cell_id: int) -> HttpResponse:
             seen=_seen(request.POST.get("seen")),
         )
     except services.StaleView as exc:
-        if not wants_json:
-            messages.error(request, f"Not recorded: {exc}")
-            return _queue_conflict(request, cell.case.project_id)
-        return JsonResponse({"detail": str(exc), "newest": exc.newest}, status=409)
-    except (PermissionDenied, ValidationError) as exc:
-        return _adjudication_refused(request, wants_json, exc)
-    if wants_json:
+        if wants_json(request):
+            return refusal_json(exc)
+        messages.error(request, f"Not recorded: {exc}")
+        return _queue_conflict(request, cell.case.project_id)
+    except REFUSALS as exc:
+        return refusal_response(request, exc, back=safe_next(request, "review:case_list"))
+    if wants_json(request):
         return JsonResponse({"cell": cell.pk, "value": label.value, "label": label.pk}, status=201)
     messages.success(request, f"Cell #{cell.pk} adjudicated: {label.get_value_display()}.")
     return _back(request)
@@ -113,8 +104,8 @@ def cell_adjudicate(request: HttpRequest, cell_id: int) -> HttpResponse:
 
 def _queue_conflict(request: HttpRequest, project_id: int) -> HttpResponse:
     """The queue as it is now, answered with 409 so the adjudicator decides again on it."""
-    project = get_object_or_404(Project, pk=project_id)
-    context = _queue_context(request, project)
+    project, role = project_and_role_for(user=request.user, project_id=project_id)
+    context = _queue_context(request, project, role)
     return render(request, "review/adjudication.html", context, status=409)
 
 
@@ -122,7 +113,7 @@ def _queue_conflict(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def project_blinding(request: HttpRequest, project_id: int) -> HttpResponse:
     """Admins set whether later readers are blinded and whether blinding hides the model."""
-    project = _project_for(request, project_id, Action.MANAGE)
+    project = project_for(user=request.user, project_id=project_id, action=Action.MANAGE)
     before = {"blind_second_reads": project.blind_second_reads}
     before["blind_model_call"] = project.blind_model_call
     after = {key: request.POST.get(key) == "on" for key in before}

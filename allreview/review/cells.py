@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import (
     FileResponse,
@@ -23,27 +23,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from allreview.cases import selectors as case_selectors
 from allreview.cases import services as case_services
+from allreview.cases.access import case_for, cell_for
 from allreview.cases.models import Case, Cell, Prediction
 from allreview.cases.selectors import ReadingView
-from allreview.projects.selectors import project_ids_for
+from allreview.lib.refusals import REFUSALS, refusal_json, refusal_response, wants_json
 from allreview.review.gallery import summary_html
-from allreview.lib.refusals import Refusal, refusal_json, refusal_page
 from allreview.review.saliency import saliency_request
 from allreview.review.summary import case_summary
 
 MAX_CELLS_PER_ACTION = 5000
 ACCEPT_MODEL = "model"  # the value that means "accept the model's call" (the Enter key)
-
-
-def _refusal(exc: Refusal) -> JsonResponse:
-    return refusal_json(exc)
-
-
-def _visible_case(request: HttpRequest, case_id: int) -> Case:
-    case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
-    if case is None:
-        raise Http404("No such case")
-    return case
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -124,7 +113,7 @@ def case_labels(request: HttpRequest, case_id: int) -> JsonResponse:
     "seen": {id: label shown or null}, "model_version": id shown (to accept the model's call),
     "request_id": "..."}. 201 saved, 200 a repeated request id (saved before), 409 with the
     fresh state when the page showed something that is no longer so."""
-    case = _visible_case(request, case_id)
+    case = case_for(user=request.user, case_id=case_id)
     try:
         body = _json_body(request)
         ids = _cell_ids(body)
@@ -147,8 +136,8 @@ def case_labels(request: HttpRequest, case_id: int) -> JsonResponse:
                 seen=seen,
                 request_id=key,
             )
-    except (ValidationError, PermissionDenied, case_services.StaleLabels) as exc:
-        return _refusal(exc)
+    except REFUSALS as exc:
+        return refusal_json(exc)
     return _batch_response(request, case, batch, 201)
 
 
@@ -156,12 +145,12 @@ def case_labels(request: HttpRequest, case_id: int) -> JsonResponse:
 @require_POST
 def case_labels_undo(request: HttpRequest, case_id: int) -> JsonResponse:
     """Undo one of my actions: {"batch": id}."""
-    case = _visible_case(request, case_id)
+    case = case_for(user=request.user, case_id=case_id)
     try:
         batch_id = str(_json_body(request).get("batch", ""))
         batch = case_services.label_undo(case=case, user=request.user, batch=batch_id)
-    except (ValidationError, PermissionDenied) as exc:
-        return _refusal(exc)
+    except REFUSALS as exc:
+        return refusal_json(exc)
     return _batch_response(request, case, batch, 200)
 
 
@@ -171,10 +160,7 @@ def cell_label(request: HttpRequest, cell_id: int) -> HttpResponse:
     """One cell by form post (redirects back) or fetch (Accept: application/json gets JSON).
     `seen` (the label shown, blank for none) refuses a call on a stale view with 409; a
     refused form post gets a page saying why."""
-    cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
-    if cell is None:
-        raise Http404("No such cell")
-    wants_json = "application/json" in request.headers.get("Accept", "")
+    cell = cell_for(user=request.user, cell_id=cell_id)
     seen = {cell.pk: request.POST["seen"] or None} if "seen" in request.POST else None
     try:
         label = case_services.label_set(
@@ -184,11 +170,10 @@ def cell_label(request: HttpRequest, cell_id: int) -> HttpResponse:
             seen=seen,
             request_id=request_id(request, {"request_id": request.POST.get("request_id")}),
         )
-    except (ValidationError, PermissionDenied, case_services.StaleLabels) as exc:
-        if wants_json:
-            return _refusal(exc)
-        return refusal_page(request, exc, back=reverse("review:case_detail", args=[cell.case_id]))
-    if wants_json:
+    except REFUSALS as exc:
+        back = reverse("review:case_detail", args=[cell.case_id])
+        return refusal_response(request, exc, back=back)
+    if wants_json(request):
         return JsonResponse({"cell": cell.pk, "value": label.value}, status=201)
     return redirect("review:case_detail", case_id=cell.case_id)
 
@@ -236,14 +221,10 @@ def _reads_facts(cell: Cell, view: ReadingView) -> dict[str, Any]:
 def cell_panel(request: HttpRequest, cell_id: int) -> JsonResponse:
     """What the cell view shows: prediction, model version and the label history; a blinded
     reader gets only their own labels, and no model values if the project hides them."""
-    cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
-    if cell is None:
-        raise Http404("No such cell")
+    cell = cell_for(user=request.user, cell_id=cell_id)
     view = case_selectors.reading_view(case=cell.case, user=request.user)
     prediction = None if view.model_hidden else _prediction(cell)
-    history = case_selectors.cell_label_history(
-        cell=cell, user=request.user if view.blinded else None
-    )
+    history = case_selectors.cell_label_history(cell=cell, user=request.user, view=view)
     return JsonResponse(
         {
             "cell": cell.pk,
@@ -270,9 +251,7 @@ def cell_panel(request: HttpRequest, cell_id: int) -> JsonResponse:
 @require_POST
 def cell_saliency(request: HttpRequest, cell_id: int) -> JsonResponse:
     """Ask for the overlay; 200 when ready, 202 while a worker computes it (poll again)."""
-    cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
-    if cell is None:
-        raise Http404("No such cell")
+    cell = cell_for(user=request.user, cell_id=cell_id)
     if _model_hidden(request, cell.case):
         return JsonResponse({"status": "hidden"}, status=404)
     state = saliency_request(prediction=_prediction(cell))
@@ -300,17 +279,11 @@ def _private_file(request: HttpRequest, name: str, content_type: str, etag: str)
 
 
 def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponse:
-    cell = (
-        Cell.objects.filter(pk=cell_id, case__project_id__in=project_ids_for(user=request.user))
-        .values(field, "image_format", "sha256")
-        .first()
-    )
-    if cell is None:
-        raise Http404("No such cell")
+    cell = cell_for(user=request.user, cell_id=cell_id)
     thumb = field == "thumbnail"
-    content_type = "image/jpeg" if thumb else f"image/{cell['image_format'].lower()}"
-    etag = f'"{cell["sha256"][:32]}{"t" if thumb else "i"}"'
-    return _private_file(request, cell[field], content_type, etag)
+    content_type = "image/jpeg" if thumb else f"image/{cell.image_format.lower()}"
+    etag = f'"{cell.sha256[:32]}{"t" if thumb else "i"}"'
+    return _private_file(request, getattr(cell, field).name, content_type, etag)
 
 
 @login_required
@@ -328,9 +301,8 @@ def cell_thumbnail(request: HttpRequest, cell_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def cell_saliency_image(request: HttpRequest, cell_id: int) -> HttpResponse:
-    cell = case_selectors.cell_get_for_user(user=request.user, cell_id=cell_id)
-    hidden = cell is not None and _model_hidden(request, cell.case)
-    prediction = _prediction(cell) if cell is not None and not hidden else None
+    cell = cell_for(user=request.user, cell_id=cell_id)
+    prediction = None if _model_hidden(request, cell.case) else _prediction(cell)
     if prediction is None or not prediction.saliency:
         raise Http404("No saliency overlay yet")
     etag = f'"{cell.sha256[:32]}s{prediction.model_version_id}"'

@@ -6,19 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from allreview.cases import selectors as case_selectors
+from allreview.cases.access import case_for
 from allreview.cases.models import Case, CaseStatus
 from allreview.cases.selectors import ReadingView
 from allreview.projects.models import Membership
 from allreview.projects.permissions import ALLOWED, Action, role_allows
 from allreview.projects.selectors import membership_role
 from allreview.review.models import CaseReader, SignOff
-from allreview.review.services import LEAD_ROLES, disputed_count
+from allreview.review.services import disputed_count
 from allreview.review.summary import CaseSummary, case_summary
 
 FILTER_NAMES = {
@@ -108,16 +109,14 @@ def summary_html(request: HttpRequest, case: Case, summary: CaseSummary) -> str:
 @login_required
 @require_GET
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
-    if case is None:
-        raise Http404("No such case")
+    case = case_for(user=request.user, case_id=case_id)
     order = _choice(request, "order", case_selectors.GALLERY_ORDERS, "uncertainty")
     show = _choice(request, "show", case_selectors.GALLERY_FILTERS, "all")
-    role = membership_role(user=request.user, project_id=case.project_id)
+    role = membership_role(user=request.user, project_id=case.project_id)  # a member: case_for
     view = case_selectors.reading_view(case=case, user=request.user, role=role)
     summary = case_summary(case=case, user=request.user, view=view)
     locked = case.status == CaseStatus.SIGNED_OFF
-    is_lead = role in LEAD_ROLES
+    is_lead = role_allows(role, Action.ADJUDICATE)
     context = {
         "case": case,
         "summary": summary,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,23 +12,18 @@ from django.utils import timezone
 from allreview.audit.services import audit_record
 from allreview.cases import selectors as case_selectors
 from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind, LabelValue, Prediction
-from allreview.cases.services import CaseLocked, require_role
-from allreview.projects.models import Role
-from allreview.projects.permissions import Action
-from allreview.projects.selectors import membership_role
+from allreview.cases.services import CaseLocked
+from allreview.lib.conflict import Conflict
+from allreview.projects.access import require
+from allreview.projects.permissions import Action, role_allows
 from allreview.review.models import CaseReader, CaseReopening, SignedCell, SignOff
 
-LEAD_ROLES = frozenset({Role.ADJUDICATOR, Role.ADMIN})
 SIGNABLE = (CaseStatus.READY, CaseStatus.IN_REVIEW)
 
 
-def is_lead(*, user: Any, project_id: int) -> bool:
-    return membership_role(user=user, project_id=project_id) in LEAD_ROLES
-
-
 def _require_lead(*, user: Any, project_id: int, what: str) -> None:
-    if not is_lead(user=user, project_id=project_id):
-        raise PermissionDenied(f"only an adjudicator or an admin may {what}")
+    why = f"only an adjudicator or an admin may {what}"
+    require(user=user, project_id=project_id, action=Action.ADJUDICATE, why=why)
 
 
 def _locked(case: Case) -> Case:
@@ -45,7 +41,7 @@ def open_cells(counts: dict[str, int]) -> int:
 def case_sign_off(*, case: Case, user: Any, exception_reason: str = "") -> SignOff:
     """Snapshot the final labels and lock the case. Unreviewed or unsure cells refuse it unless a
     lead signs with a reason for the exception."""
-    role = require_role(user=user, project_id=case.project_id, action=Action.LABEL)
+    role = require(user=user, project_id=case.project_id, action=Action.LABEL)
     case = _locked(case)
     if case.status == CaseStatus.SIGNED_OFF:
         raise CaseLocked()
@@ -66,7 +62,7 @@ def case_sign_off(*, case: Case, user: Any, exception_reason: str = "") -> SignO
         )
     if blocking and not reason:
         raise ValidationError(f"{blocking} cell(s) are unreviewed or unsure; review them first")
-    if blocking and role not in LEAD_ROLES:
+    if blocking and not role_allows(role, Action.ADJUDICATE):
         raise PermissionDenied("only a lead may sign off with unreviewed or unsure cells")
     sign_off = SignOff.objects.create(
         case=case,
@@ -202,13 +198,13 @@ def case_reader_add(
     """Make `reader` one more reader of the case. Leads assign anyone who may label; a reviewer
     may only take a case nobody reads yet. Unless told, the first reader sees everything and
     later ones are blinded as the project says (Project.blind_second_reads)."""
-    require_role(user=user, project_id=case.project_id, action=Action.LABEL)
+    require(user=user, project_id=case.project_id, action=Action.LABEL)
     case = _locked(case)
     _require_open(case)
     before = _reader_names(case)
     if not (reader == user and not before):
         _require_lead(user=user, project_id=case.project_id, what="assign cases to others")
-    require_role(user=reader, project_id=case.project_id, action=Action.LABEL)
+    require(user=reader, project_id=case.project_id, action=Action.LABEL)
     if reader.get_username() in before:
         raise ValidationError(f"{reader.get_username()} already reads this case")
     if blinded is None:
@@ -225,7 +221,7 @@ def case_reader_remove(*, case: Case, user: Any, reader: Any) -> None:
     """Take a reader off the case: leads remove anyone, an unblinded reader may give their own
     read back (a blinded one may not: the case would turn single-read and show them the other
     reads). Their labels stay in the history but no longer count as reads of the case."""
-    require_role(user=user, project_id=case.project_id, action=Action.LABEL)
+    require(user=user, project_id=case.project_id, action=Action.LABEL)
     if reader != user:
         _require_lead(user=user, project_id=case.project_id, what="take readers off a case")
     case = _locked(case)
@@ -252,7 +248,7 @@ def case_assign(*, case: Case, user: Any, assignee: Any | None) -> CaseReader | 
 # --- Adjudication ---------------------------------------------------------------------------------
 
 
-class StaleView(Exception):
+class StaleView(Conflict):
     """The adjudicator decided on a view of the cell that is no longer current (HTTP 409)."""
 
     def __init__(self, newest: int | None) -> None:
@@ -261,6 +257,10 @@ class StaleView(Exception):
         )
         self.newest = newest
 
+    @property
+    def extra(self) -> Mapping[str, object]:
+        return {"newest": self.newest}
+
 
 @transaction.atomic
 def cell_adjudicate(*, cell: Cell, user: Any, value: str, seen: int | None) -> Label:
@@ -268,7 +268,7 @@ def cell_adjudicate(*, cell: Cell, user: Any, value: str, seen: int | None) -> L
     the newest label the adjudicator's view showed: if any label was written since (a reader's
     or another adjudicator's), StaleView is raised and nothing is written, never a silent
     overwrite. The case row and then the cell row are locked while checking."""
-    require_role(user=user, project_id=cell.case.project_id, action=Action.ADJUDICATE)
+    require(user=user, project_id=cell.case.project_id, action=Action.ADJUDICATE)
     if value not in LabelValue.values:
         raise ValidationError(f"{value!r} is not one of {', '.join(LabelValue.values)}")
     case = _locked(cell.case)

@@ -5,28 +5,25 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from allreview.cases import selectors as case_selectors
+from allreview.cases.access import case_for
+from allreview.lib.refusals import REFUSALS, refusal_page
 from allreview.review import services
-from allreview.lib.refusals import refusal_page
 
 
 @login_required
 @require_POST
 def case_sign_off(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
-    if case is None:
-        raise Http404("No such case")
+    case = case_for(user=request.user, case_id=case_id)
     try:
         services.case_sign_off(
             case=case, user=request.user, exception_reason=request.POST.get("exception_reason", "")
         )
-    except (ValidationError, PermissionDenied) as exc:
+    except REFUSALS as exc:
         back = reverse("review:case_detail", args=[case.pk])
         return refusal_page(request, exc, back=back, title="Not signed off")
     messages.success(request, f"Case #{case.pk} signed off and locked.")
@@ -36,12 +33,10 @@ def case_sign_off(request: HttpRequest, case_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def case_reopen(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
-    if case is None:
-        raise Http404("No such case")
+    case = case_for(user=request.user, case_id=case_id)
     try:
         services.case_reopen(case=case, user=request.user, reason=request.POST.get("reason", ""))
-    except (ValidationError, PermissionDenied) as exc:
+    except REFUSALS as exc:
         back = reverse("review:case_detail", args=[case.pk])
         return refusal_page(request, exc, back=back, title="Not reopened")
     messages.success(request, f"Case #{case.pk} reopened for review.")

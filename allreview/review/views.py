@@ -6,19 +6,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from allreview.cases import selectors, services
+from allreview.cases.access import case_for
 from allreview.cases.ingest import IncomingFile, UploadRejected
+from allreview.lib.refusals import REFUSALS, refusal_page
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
 from allreview.review.forms import CaseUploadForm
-from allreview.lib.refusals import refusal_page
 
 CASES_PER_PAGE = 50
 
@@ -72,12 +73,10 @@ def _upload_messages(request: HttpRequest, case: Any) -> None:
 @login_required
 @require_POST
 def case_retry(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = selectors.case_get_for_user(user=request.user, case_id=case_id)
-    if case is None:
-        raise Http404("No such case")
+    case = case_for(user=request.user, case_id=case_id)
     try:
         services.case_retry(case=case, user=request.user)
-    except (ValidationError, PermissionDenied) as exc:
+    except REFUSALS as exc:
         return refusal_page(request, exc, back=reverse("review:case_detail", args=[case.pk]))
     messages.success(request, "Classification queued again.")
     return redirect("review:case_detail", case_id=case.pk)

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from allreview.cases import selectors as case_selectors
+from allreview.cases.access import case_for
 from allreview.cases.models import CaseStatus
+from allreview.lib.refusals import REFUSALS, refusal_page, safe_next
+from allreview.projects.access import member_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
 from allreview.review import selectors, services
-from allreview.lib.refusals import refusal_page, safe_next
 
 CASES_PER_PAGE = 50
 COLUMNS = [
@@ -76,38 +73,19 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "review/case_list.html", context)
 
 
-def _visible_case(request: HttpRequest, case_id: int) -> Any:
-    case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
-    if case is None:
-        raise Http404("No such case")
-    return case
-
-
-def _member_reader(case: Any, user_id: str) -> Any:
-    """A member of the case's project, or 404: ids of other projects' users are not confirmed."""
-    user = (
-        get_user_model()
-        .objects.filter(pk=user_id if user_id.isdigit() else 0, memberships__project=case.project)
-        .first()
-    )
-    if user is None:
-        raise Http404("No such member")
-    return user
-
-
 @login_required
 @require_POST
 def case_readers(request: HttpRequest, case_id: int) -> HttpResponse:
     """Add a reader (leads): `reader` (user id) and `blinded` (yes, no, or blank for the
     project's default)."""
-    case = _visible_case(request, case_id)
-    reader = _member_reader(case, request.POST.get("reader", ""))
+    case = case_for(user=request.user, case_id=case_id)
+    reader = member_for(project_id=case.project_id, user_id=request.POST.get("reader", ""))
     blinded = {"yes": True, "no": False}.get(request.POST.get("blinded", ""))
     try:
         added = services.case_reader_add(
             case=case, user=request.user, reader=reader, blinded=blinded
         )
-    except (ValidationError, PermissionDenied) as exc:
+    except REFUSALS as exc:
         return refusal_page(request, exc, back=reverse("review:case_detail", args=[case.pk]))
     blind = " (blinded)" if added.blinded else ""
     messages.success(request, f"{reader.get_username()} now reads case #{case.pk}{blind}.")
@@ -117,11 +95,11 @@ def case_readers(request: HttpRequest, case_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def case_reader_remove(request: HttpRequest, case_id: int, user_id: int) -> HttpResponse:
-    case = _visible_case(request, case_id)
-    reader = _member_reader(case, str(user_id))
+    case = case_for(user=request.user, case_id=case_id)
+    reader = member_for(project_id=case.project_id, user_id=user_id)
     try:
         services.case_reader_remove(case=case, user=request.user, reader=reader)
-    except (ValidationError, PermissionDenied) as exc:
+    except REFUSALS as exc:
         return refusal_page(request, exc, back=reverse("review:case_detail", args=[case.pk]))
     messages.success(request, f"{reader.get_username()} no longer reads case #{case.pk}.")
     return redirect("review:case_detail", case_id=case.pk)
@@ -132,12 +110,12 @@ def case_reader_remove(request: HttpRequest, case_id: int, user_id: int) -> Http
 def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
     """Take a case nobody reads (I become its reader) or give my read back; then back to `next`
     if it is a local URL of ours (never an open redirect), else the worklist."""
-    case = _visible_case(request, case_id)
+    case = case_for(user=request.user, case_id=case_id)
     assignee = request.user if request.POST.get("take") else None
     back = safe_next(request, "review:case_list")
     try:
         services.case_assign(case=case, user=request.user, assignee=assignee)
-    except (ValidationError, PermissionDenied) as exc:
+    except REFUSALS as exc:
         return refusal_page(request, exc, back=back)
     messages.success(request, f"Case #{case.pk} {'taken' if assignee else 'given back'}.")
     return redirect(back)

@@ -1,0 +1,53 @@
+"""Cases and cells under the one access rule (`projects.access`): a case or cell of a project the
+user is not a member of is 404, whatever exists; a member whose role does not allow the action
+is refused with 403. Every page, API view and service that loads a case or cell for a user
+comes through here."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from allreview.cases.models import Case, Cell, Prediction
+from allreview.projects.access import require
+from allreview.projects.permissions import Action
+from allreview.projects.selectors import AnyUser, project_ids_for
+
+
+def visible_cases(*, user: AnyUser) -> QuerySet[Case]:
+    """The cases of the user's projects: where every case list and lookup starts."""
+    return Case.objects.filter(project_id__in=project_ids_for(user=user))
+
+
+def visible_cells(*, user: AnyUser) -> QuerySet[Cell]:
+    return Cell.objects.filter(case__project_id__in=project_ids_for(user=user))
+
+
+def visible_predictions(*, user: AnyUser) -> QuerySet[Prediction]:
+    return Prediction.objects.filter(cell__case__project_id__in=project_ids_for(user=user))
+
+
+def case_for(*, user: AnyUser, case_id: int, action: Action = Action.VIEW) -> Case:
+    """The case with its project and model version: 404 unless the user is a member of its
+    project, 403 when their role there does not allow `action`."""
+    case = (
+        visible_cases(user=user)
+        .filter(pk=case_id)
+        .select_related("project", "model_version")
+        .first()
+    )
+    if case is None:
+        raise Http404("No such case")
+    if action != Action.VIEW:
+        require(user=user, project_id=case.project_id, action=action)
+    return case
+
+
+def cell_for(*, user: AnyUser, cell_id: int, action: Action = Action.VIEW) -> Cell:
+    """The cell with its case and project, by the same rule as `case_for`."""
+    cell = visible_cells(user=user).filter(pk=cell_id).select_related("case__project").first()
+    if cell is None:
+        raise Http404("No such cell")
+    if action != Action.VIEW:
+        require(user=user, project_id=cell.case.project_id, action=action)
+    return cell
