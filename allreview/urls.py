@@ -10,11 +10,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("allreview.api.urls")),
     path("projects/", include("allreview.training.urls")),
-    path("audit/", include("allreview.audit.urls")),
+    path("audit/", include("allreview.review.audit_urls")),
     path("account/", include("allreview.accounts.urls")),
     path("exports/", include("allreview.exports.urls")),
     path("projects/", include("allreview.agreement.urls")),
     path("projects/", include("allreview.projects.urls")),
     path("", include("allreview.ops.urls")),
+    path("", include("allreview.cases.urls")),
     path("", include("allreview.review.urls")),
 ]

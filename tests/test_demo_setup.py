@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from allreview.cases.models import Case, CaseStatus, Label
 from allreview.projects.models import Membership, Project
-from allreview.review.services import disputed_count
+from allreview.review.selectors.final import disputed_count
 
 
 def test_demo_setup_creates_admin_project_and_cases_once(db, settings, tmp_path):

@@ -12,9 +12,9 @@ from typing import Any
 from django.db.models import F, OuterRef, Q, Subquery
 
 from allreview.cases.models import Case, CaseStatus, Label, LabelKind, LabelValue, Prediction
-from allreview.cases.selectors import blinded_open_case_ids
 from allreview.projects.models import Project
 from allreview.review.models import SignedCell, SignOff
+from allreview.review.selectors.reading import blinded_open_case_ids
 
 MODEL = "model"
 

@@ -15,13 +15,17 @@ from rest_framework.response import Response
 from allreview.api import serializers as s
 from allreview.api.filters import CaseFilter, PredictionFilter
 from allreview.api.pagination import MAX_PAGE_SIZE, cell_paginator
-from allreview.cases import selectors, services
+from allreview.cases import services
 from allreview.cases.access import visible_cases, visible_cells, visible_predictions
 from allreview.cases.ingest import IncomingFile
-from allreview.cases.models import Prediction
+from allreview.cases.models import Case, Cell, Prediction
+from allreview.cases.selectors import case_upload_warnings
 from allreview.projects.access import project_for, require_somewhere, visible_projects
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
+from allreview.review.selectors import reading
+from allreview.review.selectors.worklist import case_list_for_user
+from allreview.review.services.labels import label_set_once
 
 
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
@@ -34,7 +38,7 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
 
 class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.CaseSerializer
-    queryset = selectors.Case.objects.none()
+    queryset = Case.objects.none()
     filterset_class = CaseFilter
     parser_classes = [MultiPartParser, FormParser]
 
@@ -45,7 +49,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             return visible_cases(user=self.request.user).select_related(
                 "project", "model_version"
             )
-        return selectors.case_list_for_user(user=self.request.user)
+        return case_list_for_user(user=self.request.user)
 
     @extend_schema(
         request=s.CaseUploadSerializer,
@@ -78,7 +82,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             files=files,
         )
         created = self.get_queryset().get(pk=case.pk)
-        created.warnings = selectors.case_upload_warnings(case=case)
+        created.warnings = case_upload_warnings(case=case)
         return Response(s.CaseCreatedSerializer(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={202: s.CaseSerializer})
@@ -132,17 +136,17 @@ def _upload_project_before_body(request: Request) -> Project | None:
     return project_for(user=request.user, project_id=int(raw), action=Action.UPLOAD)
 
 
-def _cells_as_seen(case: Any, user: Any) -> tuple[selectors.ReadingView, Any]:
+def _cells_as_seen(case: Any, user: Any) -> tuple[reading.ReadingView, Any]:
     """The case's cells as the reading view lets the user see them: a blinded reader's own
     reads, no imported truth and, where the project says so, no model values."""
-    view = selectors.reading_view(case=case, user=user)
-    label = selectors.viewer_label(case=case, user=user, view=view)
-    return view, selectors.case_cells(case=case, label=label, model_hidden=view.model_hidden)
+    view = reading.reading_view(case=case, user=user)
+    label = reading.viewer_label(case=case, user=user, view=view)
+    return view, reading.case_cells(case=case, label=label, model_hidden=view.model_hidden)
 
 
 class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
     serializer_class = s.CellSerializer
-    queryset = selectors.Cell.objects.none()
+    queryset = Cell.objects.none()
 
     def get_queryset(self) -> Any:
         return visible_cells(user=self.request.user).select_related("case__project")
@@ -160,8 +164,8 @@ class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
     def labels(self, request: Request, pk: str | None = None) -> Response:
         cell = self.get_object()
         if request.method == "GET":
-            view = selectors.reading_view(case=cell.case, user=request.user)
-            history = selectors.visible_label_history(cell=cell, user=request.user, view=view)
+            view = reading.reading_view(case=cell.case, user=request.user)
+            history = reading.visible_label_history(cell=cell, user=request.user, view=view)
             return Response(s.LabelSerializer(history.select_related("user"), many=True).data)
         form = s.LabelInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -169,7 +173,7 @@ class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
         seen = {cell.pk: data["seen"] or None} if "seen" in data else None
         key = request.headers.get("Idempotency-Key") or data.get("request_id") or ""
         # a locked case or a stale view: 409 (api_exception_handler), nothing written
-        label, replayed = services.label_set_once(
+        label, replayed = label_set_once(
             cell=cell, user=request.user, value=data["value"], seen=seen, request_id=key[:64]
         )
         code = status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
@@ -187,7 +191,7 @@ class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
         # a reader blinded to the model's call must not read it here either
         return (
             visible_predictions(user=self.request.user)
-            .exclude(cell__case_id__in=selectors.model_hidden_case_ids(user=self.request.user))
+            .exclude(cell__case_id__in=reading.model_hidden_case_ids(user=self.request.user))
             .select_related("model_version")
             .order_by("id")
         )

@@ -161,7 +161,11 @@ class LabelKind(models.TextChoices):
 
 class Label(AppendOnlyModel):
     """A reviewer's call on a cell. The cell's current label is the newest row, never an update.
-    An adjudication (an adjudicator settling readers who disagree) is marked by its kind."""
+    An adjudication (an adjudicator settling readers who disagree) is marked by its kind.
+
+    The row sits beside the cell it labels; every rule about it (writes and undo in
+    `review.services.labels`, reading, blinding and the final label in `review.selectors`) is
+    review's, and nothing in this app reads or writes it."""
 
     cell = models.ForeignKey(Cell, on_delete=models.PROTECT, related_name="labels")
     value = models.CharField(max_length=8, choices=LabelValue.choices)
@@ -177,23 +181,3 @@ class Label(AppendOnlyModel):
         return f"{self.value} on cell {self.cell_id} by {self.user_id}"
 
 
-class LabelRequest(models.Model):
-    """A client's request id for one label write (Idempotency-Key): a retried request finds its
-    row and is answered with what was saved the first time, never written twice."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    request_id = models.CharField(max_length=64)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
-    fingerprint = models.CharField(max_length=64)  # what was asked: a reused id must match it
-    batch = models.CharField(max_length=32)
-    changes = models.JSONField()  # [[cell, before, after], ...] as answered the first time
-    labels = models.JSONField(default=list)  # ids of the Label rows written
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "request_id"], name="label_request_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"label request {self.request_id} of {self.user_id}"

@@ -1,20 +1,16 @@
-"""Writes on cases: upload, relabel, retry. Views, the API and commands all come through here."""
+"""Writes on cases: upload, retry and the send to classification. Views, the API and commands all
+come through here; labelling is review's (`review.services`)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import tempfile
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -22,7 +18,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
-from allreview.cases import selectors
 from allreview.cases.ingest import (
     AcceptedImage,
     IncomingFile,
@@ -34,16 +29,11 @@ from allreview.cases.models import (
     Case,
     CaseStatus,
     Cell,
-    Label,
-    LabelRequest,
-    LabelValue,
-    Prediction,
     lapsed_claim,
     pseudonym_validator,
 )
 from allreview.cases.pseudonyms import validate_patient_code
 from allreview.cases.queueing import on_commit_send, task_send
-from allreview.lib.conflict import Conflict
 from allreview.projects.access import require
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
@@ -193,72 +183,6 @@ def case_enqueue(*, case_id: int) -> bool:
     return False
 
 
-class CaseLocked(ValidationError, Conflict):
-    """The case is signed off: nothing about its reads changes until a lead reopens it (409)."""
-
-    def __init__(self) -> None:
-        super().__init__("the case is signed off and locked; a lead can reopen it")
-
-
-class StaleLabels(Conflict):
-    """The write was decided on a view of the cells that is no longer current: a label or the
-    model's call changed since the page showed them (HTTP 409). `fresh` is the state now, as
-    the user may see it, so the page can show it."""
-
-    def __init__(self, fresh: dict[str, Any], detail: str) -> None:
-        super().__init__(detail)
-        self.fresh = fresh
-
-    @property
-    def extra(self) -> Mapping[str, object]:
-        return {"fresh": self.fresh}
-
-
-def label_set(
-    *,
-    cell: Cell,
-    user: Any,
-    value: str,
-    seen: Mapping[int, str | None] | None = None,
-    request_id: str = "",
-) -> Label:
-    """Record a reviewer's call on one cell as a new Label row (the history stays), audited.
-    `seen` ({cell: label shown}) refuses a call made on a stale view; a repeated `request_id`
-    answers the label saved the first time."""
-    return label_set_once(cell=cell, user=user, value=value, seen=seen, request_id=request_id)[0]
-
-
-def label_set_once(
-    *,
-    cell: Cell,
-    user: Any,
-    value: str,
-    seen: Mapping[int, str | None] | None = None,
-    request_id: str = "",
-) -> tuple[Label, bool]:
-    """label_set, and whether the request id had been saved before (nothing new written)."""
-    batch = labels_set_bulk(
-        case=cell.case, user=user, values={cell.pk: value}, seen=seen, request_id=request_id
-    )
-    return Label.objects.get(pk=batch.labels[0]), batch.replayed
-
-
-def _reads_of(case: Case, user: Any) -> tuple[Any, bool]:
-    """Whose labels a write replaces: the user's own reads in a double-read case (or when
-    blinded), else the cell's shared newest label (None); and whether a lead steps in on a case
-    someone else reads. Refuses whoever is not a reader of a taken case (a lead may step in
-    on a single-read case; a double-read case is settled by adjudication)."""
-    view = selectors.reading_view(case=case, user=user)
-    if not view.may_label:
-        if view.double_read:
-            raise PermissionDenied(
-                "this case is double-read: only its readers label it; "
-                "settle disagreements in the adjudication queue"
-            )
-        raise PermissionDenied("this case is taken: only its reader (or a lead) labels it")
-    return (user if view.own_reads else None), view.lead_override
-
-
 def case_retry(*, case: Case, user: Any) -> Case:
     """Queue a failed case again, or one whose worker died (its claim's lease lapsed); its
     predictions so far are kept (the task skips them)."""
@@ -286,265 +210,4 @@ def case_retry(*, case: Case, user: Any) -> Case:
 
 # --- Review workspace: bulk relabel and undo -----------------------------------------------------
 
-# Written only by label_undo, when the undone action gave a cell its first label: the cell is
-# "unreviewed again". Review selectors read this value as no label; label_set never accepts it.
-CLEARED = ""
 
-
-@dataclass(frozen=True)
-class LabelChange:
-    cell_id: int
-    before: str | None  # None: the cell had no label (or a cleared one)
-    after: str | None  # None: cleared by an undo
-
-
-@dataclass(frozen=True)
-class LabelBatch:
-    """One reviewer action over one or more cells; `batch` names it for undo. `replayed`: the
-    request id had been saved before and this is what was saved then."""
-
-    batch: str
-    changes: list[LabelChange]
-    labels: list[int] = field(default_factory=list)
-    replayed: bool = False
-
-
-def labels_set_bulk(
-    *,
-    case: Case,
-    user: Any,
-    values: Mapping[int, str],
-    seen: Mapping[int, str | None] | None = None,
-    request_id: str = "",
-) -> LabelBatch:
-    """Record one reviewer action on several cells of a case: one new Label row and one audit
-    event per cell, all in one transaction, tied together by a batch id for undo. With `seen`
-    (the label each cell showed, None for none) a cell labelled since refuses the whole action
-    (StaleLabels); a repeated `request_id` answers what was saved the first time."""
-    require(user=user, project_id=case.project_id, action=Action.LABEL)
-    bad = sorted({v for v in values.values() if v not in LabelValue.values})
-    if bad:
-        raise ValidationError(
-            {"value": [f"{bad[0]!r} is not one of {', '.join(LabelValue.values)}"]}
-        )
-    if not values:
-        raise ValidationError("no cells to label")
-    return _label_action(
-        case=case,
-        user=user,
-        request_id=request_id,
-        asked={"values": {str(c): v for c, v in values.items()}},
-        resolve=lambda locked: dict(values),
-        seen=seen,
-    )
-
-
-def labels_accept_model(
-    *,
-    case: Case,
-    user: Any,
-    cell_ids: list[int],
-    model_version_id: int | None,
-    seen: Mapping[int, str | None] | None = None,
-    request_id: str = "",
-) -> LabelBatch:
-    """Accept the model's call (the Enter key) as the call of `model_version_id`, the version
-    whose calls the page showed: if the case has been reclassified by another version since,
-    StaleLabels is raised and nothing is written, never a call the reviewer did not see."""
-    require(user=user, project_id=case.project_id, action=Action.LABEL)
-    if not cell_ids:
-        raise ValidationError("no cells to label")
-
-    def resolve(locked: Case) -> dict[int, str]:
-        _require_cells_of_case(locked, cell_ids)
-        if selectors.reading_view(case=locked, user=user).model_hidden:
-            raise PermissionDenied("the model's call is hidden from you on this case")
-        if model_version_id is None:
-            raise ValidationError("say which model version's call you accept ('model_version')")
-        if locked.model_version_id != model_version_id:
-            raise StaleLabels(
-                selectors.cells_as_seen(case=locked, user=user, cell_ids=cell_ids),
-                "the case was classified again by another model version since you loaded "
-                "it; the page now shows the current calls",
-            )
-        calls = dict(
-            Prediction.objects.filter(
-                cell_id__in=cell_ids, model_version_id=model_version_id
-            ).values_list("cell_id", "label")
-        )
-        missing = [i for i in cell_ids if i not in calls]
-        if missing:
-            raise ValidationError(f"cell {missing[0]} has no prediction to accept")
-        return {i: calls[i] for i in cell_ids}
-
-    return _label_action(
-        case=case,
-        user=user,
-        request_id=request_id,
-        asked={"accept": model_version_id, "cells": sorted(cell_ids)},
-        resolve=resolve,
-        seen=seen,
-    )
-
-
-def _label_action(
-    *,
-    case: Case,
-    user: Any,
-    request_id: str,
-    asked: dict[str, Any],
-    resolve: Callable[[Case], dict[int, str]],
-    seen: Mapping[int, str | None] | None,
-) -> LabelBatch:
-    """The shared path of a label write: lock the case, answer a repeated request id from its
-    record, check the cells, the labeller and the view the call was made on, then write."""
-    fingerprint = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
-    with transaction.atomic():
-        locked = _lock_open_case(case)
-        if request_id:
-            done = LabelRequest.objects.filter(user=user, request_id=request_id).first()
-            if done is not None:
-                return _replayed(done, fingerprint)
-        values = resolve(locked)
-        _require_cells_of_case(locked, list(values))
-        reads_of, lead_override = _reads_of(locked, user)
-        if seen is not None:
-            _require_current(locked, user, reads_of, values, seen)
-        batch = _labels_write(
-            case=locked,
-            user=user,
-            values=values,
-            action="label.set",
-            reads_of=reads_of,
-            lead_override=lead_override,
-        )
-        if request_id:
-            _request_record(locked, user, request_id, fingerprint, batch)
-    return batch
-
-
-def _require_current(
-    case: Case, user: Any, reads_of: Any, values: Mapping[int, str], seen: Mapping[int, Any]
-) -> None:
-    """Every cell must still show the label the page showed (as this user sees labels)."""
-    current = selectors.cells_current_labels(cell_ids=list(values), user=reads_of)
-    stale = [c for c in values if (current.get(c) or None) != (seen.get(c) or None)]
-    if stale:
-        raise StaleLabels(
-            selectors.cells_as_seen(case=case, user=user, cell_ids=list(values)),
-            f"{len(stale)} cell(s) were labelled by someone else since you loaded them; "
-            "the page now shows their current labels",
-        )
-
-
-def _request_record(
-    case: Case, user: Any, request_id: str, fingerprint: str, batch: LabelBatch
-) -> None:
-    LabelRequest.objects.create(
-        user=user,
-        request_id=request_id,
-        case=case,
-        fingerprint=fingerprint,
-        batch=batch.batch,
-        changes=[[c.cell_id, c.before, c.after] for c in batch.changes],
-        labels=batch.labels,
-    )
-
-
-def _replayed(done: LabelRequest, fingerprint: str) -> LabelBatch:
-    if done.fingerprint != fingerprint:
-        raise ValidationError("that request id was already used for a different action")
-    changes = [LabelChange(cell, before, after) for cell, before, after in done.changes]
-    return LabelBatch(batch=done.batch, changes=changes, labels=done.labels, replayed=True)
-
-
-def label_undo(*, case: Case, user: Any, batch: str) -> LabelBatch:
-    """Undo the user's action `batch` by new Label rows that restore each cell's previous value.
-    Refused when a cell was relabelled since (by anyone) or the action was undone already."""
-    require(user=user, project_id=case.project_id, action=Action.LABEL)
-    from allreview.audit.models import AuditEvent
-
-    with transaction.atomic():
-        case = _lock_open_case(case)
-        events = AuditEvent.objects.filter(
-            case_id=case.pk, actor=user, action__in=LABEL_ACTIONS, after__batch=batch
-        ).values_list("target_id", "before", "after")
-        if not events:
-            raise ValidationError("there is no action of yours with that id to undo")
-        if AuditEvent.objects.filter(case_id=case.pk, after__undoes=batch).exists():
-            raise ValidationError("that action was undone already")
-        restore = {int(cell): (before or {}).get("label") for cell, before, _ in events}
-        expected = {int(cell): after.get("label") for cell, _, after in events}
-        reads_of, _ = _reads_of(case, user)
-        current = selectors.cells_current_labels(cell_ids=list(restore), user=reads_of)
-        changed = [c for c, v in expected.items() if (current.get(c) or None) != (v or None)]
-        if changed:
-            raise ValidationError(
-                f"{len(changed)} cell(s) were relabelled since that action; undo them by hand"
-            )
-        values = {cell: value or CLEARED for cell, value in restore.items()}
-        return _labels_write(
-            case=case,
-            user=user,
-            values=values,
-            action="label.undo",
-            undoes=batch,
-            reads_of=reads_of,
-        )
-
-
-LABEL_ACTIONS = ("label.set", "label.undo")
-
-
-def _lock_open_case(case: Case) -> Case:
-    """Row lock on the case so a sign-off and a relabel never interleave; the case as it is now
-    (its status and model version may have changed since `case` was read)."""
-    locked = Case.objects.select_for_update(of=("self",)).select_related("project").get(pk=case.pk)
-    if locked.status == CaseStatus.SIGNED_OFF:
-        raise CaseLocked()
-    return locked
-
-
-def _require_cells_of_case(case: Case, cell_ids: list[int]) -> None:
-    found = set(Cell.objects.filter(case=case, pk__in=cell_ids).values_list("pk", flat=True))
-    missing = sorted(set(cell_ids) - found)
-    if missing:
-        raise ValidationError(f"cell {missing[0]} is not in case {case.pk}")
-
-
-def _labels_write(
-    *,
-    case: Case,
-    user: Any,
-    values: Mapping[int, str],
-    action: str,
-    undoes: str = "",
-    reads_of: Any = None,
-    lead_override: bool = False,
-) -> LabelBatch:
-    from allreview.audit.models import AuditEvent
-
-    batch = uuid.uuid4().hex
-    before = selectors.cells_current_labels(cell_ids=list(values), user=reads_of)
-    labels = Label.objects.bulk_create(
-        Label(cell_id=c, value=v, user=user) for c, v in values.items()
-    )
-    Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(status=CaseStatus.IN_REVIEW)
-    extra: dict[str, Any] = {"undoes": undoes} if undoes else {}
-    if lead_override:
-        extra["lead_override"] = True  # a lead labelled a case someone else reads
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            action=action,
-            actor=user,
-            project_id=case.project_id,
-            case_id=case.pk,
-            target_type="cases.cell",
-            target_id=str(cell),
-            before={"label": before.get(cell) or None},
-            after={"label": value or None, "batch": batch, **extra},
-        )
-        for cell, value in values.items()
-    )
-    changes = [LabelChange(c, before.get(c) or None, v or None) for c, v in values.items()]
-    return LabelBatch(batch=batch, changes=changes, labels=[label.pk for label in labels])

@@ -11,12 +11,9 @@ from typing import Any
 from django.db.models import F
 
 from allreview.cases.models import Cell, Label, LabelKind, Prediction
-from allreview.cases.selectors import (
-    blinded_open_case_ids,
-    signed_label_subquery,
-    signed_sign_off_subquery,
-)
 from allreview.projects.models import Project
+from allreview.review.selectors.final import signed_label_subquery, signed_sign_off_subquery
+from allreview.review.selectors.reading import blinded_open_case_ids
 
 CHUNK = 2000
 

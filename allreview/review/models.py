@@ -1,4 +1,5 @@
-"""Review state that is not a label: who reads a case, and its sign-offs and reopenings."""
+"""The labelling domain's own state: who reads a case, label requests (idempotency), sign-offs and
+reopenings. Label rows themselves are `cases.Label`, written only by `review.services.labels`."""
 
 from __future__ import annotations
 
@@ -89,3 +90,26 @@ class CaseReopening(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"reopening of case {self.case_id}"
+
+
+class LabelRequest(models.Model):
+    """A client's request id for one label write (Idempotency-Key): a retried request finds its
+    row and is answered with what was saved the first time, never written twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    request_id = models.CharField(max_length=64)
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(max_length=64)  # what was asked: a reused id must match it
+    batch = models.CharField(max_length=32)
+    changes = models.JSONField()  # [[cell, before, after], ...] as answered the first time
+    labels = models.JSONField(default=list)  # ids of the Label rows written
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "cases_labelrequest"  # moved from cases (state only): the table stays
+        constraints = [
+            models.UniqueConstraint(fields=["user", "request_id"], name="label_request_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"label request {self.request_id} of {self.user_id}"

@@ -8,8 +8,9 @@ from typing import Any
 
 from django.conf import settings
 
-from allreview.cases import selectors
 from allreview.cases.models import Case
+from allreview.review.selectors.gallery import case_review_counts
+from allreview.review.selectors.reading import ReadingView, reading_view, viewer_label
 from allreview.review.stats import Proportion, wilson_interval
 
 
@@ -78,16 +79,16 @@ def summarise(
 
 
 def case_summary(
-    *, case: Case, user: Any = None, view: selectors.ReadingView | None = None
+    *, case: Case, user: Any = None, view: ReadingView | None = None
 ) -> CaseSummary:
     """The summary as the user sees it: a reader of a double-read case (or a blinded one) gets
     their own reads counted, others the final labels; without a user, the final labels."""
     if user is None:
-        counts = selectors.case_review_counts(case=case)
+        counts = case_review_counts(case=case)
         return summarise(counts, settings.BLAST_FLAG_THRESHOLD)
-    view = view or selectors.reading_view(case=case, user=user)
-    label = selectors.viewer_label(case=case, user=user, view=view)
-    counts = selectors.case_review_counts(case=case, label=label)
+    view = view or reading_view(case=case, user=user)
+    label = viewer_label(case=case, user=user, view=view)
+    counts = case_review_counts(case=case, label=label)
     if view.model_hidden:
         counts = _without_model(counts)
     return summarise(

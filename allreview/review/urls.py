@@ -2,15 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from allreview.review import adjudication, cells, gallery, signoff, views, worklist
+from allreview.review.views import adjudication, case_page, cells, signoff, worklist
 
 app_name = "review"
 
 urlpatterns = [
     path("", worklist.case_list, name="case_list"),
-    path("cases/new/", views.case_upload, name="case_upload"),
-    path("cases/<int:case_id>/", gallery.case_detail, name="case_detail"),
-    path("cases/<int:case_id>/retry/", views.case_retry, name="case_retry"),
+    path("cases/<int:case_id>/", case_page.case_detail, name="case_detail"),
     path("cases/<int:case_id>/assign/", worklist.case_assign, name="case_assign"),
     path("cases/<int:case_id>/readers/", worklist.case_readers, name="case_readers"),
     path(

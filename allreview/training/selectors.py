@@ -12,8 +12,8 @@ from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncWeek
 
 from allreview.cases.models import CaseStatus, Cell, CellClass, Label, Prediction
-from allreview.cases.selectors import signed_label_subquery
 from allreview.projects.models import Project
+from allreview.review.selectors.final import signed_label_subquery
 from allreview.training.models import EvaluationPatient, RunStatus, TrainingRun
 
 

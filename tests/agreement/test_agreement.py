@@ -11,8 +11,8 @@ from sklearn.metrics import cohen_kappa_score
 
 from allreview.agreement.selectors import agreement_rows, kappa, override_matrix, project_reads
 from allreview.cases.models import Case, LabelValue, Prediction
-from allreview.cases.services import label_set
 from allreview.projects.models import Role
+from allreview.review.services.labels import label_set
 from tests.cases.helpers import make_cells, make_model_version
 from tests.factories import CaseFactory, MembershipFactory, UserFactory
 
@@ -41,7 +41,7 @@ def read_twice(lab_a):
 
 def sign_off_all(project, lead) -> None:
     from allreview.cases.models import CaseStatus
-    from allreview.review.services import case_sign_off
+    from allreview.review.services.signoff import case_sign_off
 
     for case in Case.objects.filter(project=project):
         Case.objects.filter(pk=case.pk).update(status=CaseStatus.IN_REVIEW)

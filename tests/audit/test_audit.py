@@ -13,9 +13,9 @@ from django.test import Client
 from allreview.audit.models import AuditEvent
 from allreview.audit.services import audit_record
 from allreview.cases.models import Label
-from allreview.cases.services import label_set
 from allreview.lib.appendonly import AppendOnlyError
 from allreview.projects.models import Role
+from allreview.review.services.labels import label_set
 from tests.cases.helpers import make_cells
 from tests.factories import CaseFactory, MembershipFactory, UserFactory
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from allreview.cases.models import Case, CaseStatus, Label
-from allreview.cases.selectors import case_current_labels
+from allreview.review.selectors.gallery import case_current_labels
 from tests.browser.cases import classified_case, synthetic_files
 from tests.browser.conftest import log_in
 

@@ -8,8 +8,8 @@ import os
 import pytest
 
 from allreview.cases.models import Case, CaseStatus
-from allreview.cases.services import labels_set_bulk
-from allreview.review.services import case_assign
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.readers import case_assign
 from tests.browser.cases import classified_case, cnmc_files, synthetic_files
 from tests.browser.conftest import log_in
 from tests.conftest import CNMC_DIR, REPO

@@ -9,10 +9,10 @@ from rest_framework.test import APIClient
 
 from allreview.audit.models import AuditEvent
 from allreview.cases.models import CaseStatus, Label
-from allreview.cases.selectors import case_cells
-from allreview.cases.services import label_set
 from allreview.lib.appendonly import AppendOnlyError
 from allreview.projects.models import Role
+from allreview.review.selectors.reading import case_cells
+from allreview.review.services.labels import label_set
 from tests.cases.helpers import make_cells
 from tests.factories import CaseFactory, MembershipFactory, UserFactory
 

@@ -12,9 +12,10 @@ from django.test import Client
 
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Prediction
-from allreview.cases.services import case_upload, label_set
+from allreview.cases.services import case_upload
 from allreview.projects.models import Role
 from allreview.review.models import SignOff
+from allreview.review.services.labels import label_set
 from tests.cases.helpers import make_model_version
 from tests.factories import MembershipFactory, UserFactory
 
@@ -45,7 +46,7 @@ def exported(lab_a, alice, cell_bytes):
 def sign(cells, alice) -> None:
     """Sign the exported case off (a lead, with an exception for its unsure and unread cells)."""
     from allreview.cases.models import Case, CaseStatus
-    from allreview.review.services import case_sign_off
+    from allreview.review.services.signoff import case_sign_off
 
     Case.objects.filter(pk=cells[0].case_id).update(status=CaseStatus.IN_REVIEW)
     case_sign_off(case=Case.objects.get(pk=cells[0].case_id), user=alice, exception_reason="t")

@@ -62,7 +62,7 @@ def client_erin(erin) -> Client:
 @pytest.fixture
 def double_read(ready_case, alice, dora, erin) -> Case:
     """READY-1 read by dora (first, sees everything) and erin (second, blinded by default)."""
-    from allreview.review.services import case_reader_add
+    from allreview.review.services.readers import case_reader_add
 
     case_reader_add(case=ready_case, user=alice, reader=dora)
     case_reader_add(case=ready_case, user=alice, reader=erin)

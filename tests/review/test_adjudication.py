@@ -8,10 +8,11 @@ from django.core.exceptions import ValidationError
 
 from allreview.audit.models import AuditEvent
 from allreview.cases.models import CaseStatus, Cell, Label, LabelKind
-from allreview.cases.selectors import final_label_subquery
-from allreview.cases.services import label_undo, labels_set_bulk
 from allreview.projects.models import Role
-from allreview.review.services import case_sign_off, cell_adjudicate
+from allreview.review.selectors.final import final_label_subquery
+from allreview.review.services.adjudication import cell_adjudicate
+from allreview.review.services.labels import label_undo, labels_set_bulk
+from allreview.review.services.signoff import case_sign_off
 from allreview.training.selectors import final_labelled_cells
 from tests.factories import MembershipFactory, UserFactory
 from tests.review.conftest import cell_ids, login

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework.test import APIClient
 
-from allreview.cases.services import label_set
 from allreview.projects.models import Role
-from allreview.review.services import case_reader_add
+from allreview.review.services.labels import label_set
+from allreview.review.services.readers import case_reader_add
 from tests.cases.helpers import make_cells, make_model_version
 from tests.factories import CaseFactory, MembershipFactory, UserFactory
 

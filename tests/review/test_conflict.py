@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from allreview.cases import selectors as case_selectors
 from allreview.cases.models import Label, LabelKind
 from allreview.projects.models import Role
-from allreview.review.services import case_reader_add
+from allreview.review.selectors.labels import newest_label_id
+from allreview.review.services.readers import case_reader_add
 from tests.cases.helpers import make_cells, make_model_version
 from tests.factories import CaseFactory, MembershipFactory, UserFactory
 from tests.review.conftest import login
@@ -86,16 +86,16 @@ def test_adjudicators_on_the_same_view_get_one_201_and_one_409(
 ):
     cell, (dora, erin) = double_read_cell
     at_once(label_request(dora, cell.pk, "all"), label_request(erin, cell.pk, "hem"))
-    seen = case_selectors.newest_label_id(cell_id=cell.pk)
+    seen = newest_label_id(cell_id=cell.pk)
     lena = UserFactory(username="lena")
     MembershipFactory(project=lab_a, user=lena, role=Role.ADJUDICATOR)
-    check = case_selectors.newest_label_id
+    check = newest_label_id
 
     def slow_check(*, cell_id: int) -> int | None:
         time.sleep(0.2)  # hold the lock long enough for the other request to queue on it
         return check(cell_id=cell_id)
 
-    monkeypatch.setattr(case_selectors, "newest_label_id", slow_check)
+    monkeypatch.setattr("allreview.review.services.adjudication.newest_label_id", slow_check)
     responses = at_once(
         adjudicate_request(alice, cell.pk, "all", seen),
         adjudicate_request(lena, cell.pk, "hem", seen),

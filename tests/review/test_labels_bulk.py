@@ -8,8 +8,8 @@ import pytest
 
 from allreview.audit.models import AuditEvent
 from allreview.cases.models import CaseStatus, Label
-from allreview.cases.selectors import case_current_labels
 from allreview.projects.models import Role
+from allreview.review.selectors.gallery import case_current_labels
 from tests.factories import CaseFactory, MembershipFactory, UserFactory
 from tests.review.conftest import cell_ids, login
 

@@ -8,10 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from allreview.audit.models import AuditEvent
 from allreview.cases.models import Prediction
-from allreview.cases.services import labels_set_bulk
 from allreview.review.models import CaseReader
-from allreview.review.selectors import worklist_for_user
-from allreview.review.services import case_reader_add, case_reader_remove
+from allreview.review.selectors.worklist import worklist_for_user
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.readers import case_reader_add, case_reader_remove
 from allreview.review.summary import case_summary
 from tests.factories import CaseFactory
 from tests.review.conftest import cell_ids

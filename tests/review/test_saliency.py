@@ -85,7 +85,7 @@ def test_cell_without_prediction_has_no_overlay_and_outsider_gets_404(
 
 
 def test_cell_panel_lists_prediction_and_history(client_alice, predicted_cell, alice):
-    from allreview.cases.services import labels_set_bulk
+    from allreview.review.services.labels import labels_set_bulk
 
     labels_set_bulk(case=predicted_cell.case, user=alice, values={predicted_cell.pk: "hem"})
     data = client_alice.get(f"/cells/{predicted_cell.pk}/panel/").json()

@@ -7,9 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from allreview.audit.models import AuditEvent
 from allreview.cases.models import CaseStatus
-from allreview.cases.services import labels_set_bulk
 from allreview.review.models import CaseReopening, SignOff
-from allreview.review.services import case_reopen, case_sign_off
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.signoff import case_reopen, case_sign_off
 from tests.review.conftest import cell_ids
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from allreview.audit.models import AuditEvent
 from allreview.cases.models import Case, Label, Prediction
-from allreview.cases.services import labels_set_bulk
+from allreview.review.services.labels import labels_set_bulk
 from tests.cases.helpers import make_model_version
 from tests.review.conftest import cell_ids, login
 from tests.review.test_conflict import at_once

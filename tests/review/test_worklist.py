@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from allreview.cases.services import labels_set_bulk
 from allreview.review.models import CaseReader
-from allreview.review.selectors import worklist_for_user
-from allreview.review.services import case_assign
+from allreview.review.selectors.worklist import worklist_for_user
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.readers import case_assign
 from tests.cases.helpers import make_cells, make_model_version
 from tests.factories import CaseFactory
 from tests.review.conftest import cell_ids

@@ -13,9 +13,9 @@ import pytest
 
 from allreview.audit.models import AuditEvent
 from allreview.cases.models import Cell, Label
-from allreview.cases.services import labels_set_bulk
 from allreview.review.models import CaseReader, SignOff
-from allreview.review.services import case_assign, case_reader_add
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.readers import case_assign, case_reader_add
 from tests.review.conftest import cell_ids, login
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from allreview.audit.models import AuditEvent
 from allreview.cases.models import Case, CaseStatus, Label, LabelKind
-from allreview.cases.services import labels_set_bulk
 from allreview.review.models import CaseReader, SignedCell
-from allreview.review.services import case_reopen, case_sign_off
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.signoff import case_reopen, case_sign_off
 from allreview.training.selectors import final_labelled_cells
 from tests.factories import MembershipFactory, UserFactory
 from tests.review.conftest import cell_ids
@@ -104,7 +104,7 @@ def test_the_signed_record_outlives_a_row_written_behind_the_services(signed, al
 def test_after_a_reopen_readers_change_again_and_a_new_sign_off_is_recorded(
     signed, alice, dora, erin, lab_a
 ):
-    from allreview.review.services import case_reader_remove
+    from allreview.review.services.readers import case_reader_remove
 
     case_reopen(case=signed, user=alice, reason="second look")
     signed.refresh_from_db()

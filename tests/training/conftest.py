@@ -6,8 +6,9 @@ import pytest
 
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, CaseStatus
-from allreview.cases.services import case_upload, label_set
-from allreview.review.services import case_sign_off
+from allreview.cases.services import case_upload
+from allreview.review.services.labels import label_set
+from allreview.review.services.signoff import case_sign_off
 from allreview.training import services as training_services
 from allreview.training.models import TrainingPolicy
 

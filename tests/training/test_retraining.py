@@ -11,8 +11,9 @@ from allreview.audit.models import AuditEvent
 from allreview.cases.classification import case_classify
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, Prediction
-from allreview.cases.services import case_upload, label_set
+from allreview.cases.services import case_upload
 from allreview.mlmodels.selectors import model_version_production
+from allreview.review.services.labels import label_set
 from allreview.training import services
 from allreview.training.models import (
     EvaluationPatient,
@@ -185,7 +186,7 @@ def test_adding_patients_to_the_frozen_set_is_audited(reviewed_project, alice):
 def test_frozen_set_takes_patients_by_their_majority_class_and_leaves_two_to_train(
     lab_a, alice, cell_bytes
 ):
-    from allreview.review.services import case_sign_off
+    from allreview.review.services.signoff import case_sign_off
     from tests.training.conftest import signed_off_case
 
     TrainingPolicy.objects.create(project=lab_a, profile="tiny", evaluation_share=0.5)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from allreview.cases.classification import case_classify, case_reclassify
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, CaseStatus, Label, Prediction
-from allreview.cases.services import case_upload, label_set
+from allreview.cases.services import case_upload
 from allreview.mlmodels.services import model_version_promote, model_version_register
+from allreview.review.services.labels import label_set
 from allreview.training import services
 from allreview.training.models import TrainingPolicy
 from classifier.synthetic import write_cnmc_folder

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from allreview.cases.access import case_for
 from allreview.lib.refusals import REFUSALS, refusal_page
-from allreview.review import services
+from allreview.review.services import signoff
 
 
 @login_required
@@ -20,7 +20,7 @@ from allreview.review import services
 def case_sign_off(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_for(user=request.user, case_id=case_id)
     try:
-        services.case_sign_off(
+        signoff.case_sign_off(
             case=case, user=request.user, exception_reason=request.POST.get("exception_reason", "")
         )
     except REFUSALS as exc:
@@ -35,7 +35,7 @@ def case_sign_off(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_reopen(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_for(user=request.user, case_id=case_id)
     try:
-        services.case_reopen(case=case, user=request.user, reason=request.POST.get("reason", ""))
+        signoff.case_reopen(case=case, user=request.user, reason=request.POST.get("reason", ""))
     except REFUSALS as exc:
         back = reverse("review:case_detail", args=[case.pk])
         return refusal_page(request, exc, back=back, title="Not reopened")

@@ -1,4 +1,4 @@
-"""Reads of the review workspace: the worklist and the adjudication queue."""
+"""Case lists with review progress: the worklist page, and the API's case list."""
 
 from __future__ import annotations
 
@@ -21,17 +21,11 @@ from django.db.models import (
 from django.db.models import Case as Case_
 from django.db.models.functions import NullIf
 
-from allreview.cases.models import Case, CaseStatus, Cell, CellClass, Label, Prediction
-from allreview.cases.selectors import (
-    blinded_open_case_ids,
-    count_per_case,
-    own_read_subquery,
-    review_label_subquery,
-    unadjudicated_disputed_filter,
-)
-from allreview.projects.permissions import Action
-from allreview.projects.selectors import project_ids_for
+from allreview.cases.access import visible_cases
+from allreview.cases.models import Case, Cell, CellClass, Prediction
+from allreview.cases.selectors import count_per_case
 from allreview.review.models import CaseReader
+from allreview.review.selectors.labels import own_read_subquery, review_label_subquery
 
 WORKLIST_SCOPES = ("available", "mine", "unassigned", "all")
 PERCENT_SORTS = {
@@ -64,7 +58,7 @@ def worklist_for_user(
     the page however many cells; one more for the readers). `mine`: cases I read;
     `available`: mine or nobody's. Where I am a blinded reader, `n_reviewed` counts my own
     reads and `model_hidden` says whether the model's call is hidden from me."""
-    cases = Case.objects.filter(project_id__in=project_ids_for(user=user, action=Action.VIEW))
+    cases = visible_cases(user=user)
     cases = _scoped(cases, user, scope)
     if status:
         cases = cases.filter(status=status)
@@ -129,24 +123,24 @@ def percent(part: int, whole: int) -> float | None:
     return 100.0 * part / whole if whole else None
 
 
-def adjudication_queue(*, project: Any, user: Any) -> QuerySet[Cell]:
-    """Cells of the project's open cases whose readers disagree and no adjudicator has settled,
-    with the model's call and the id of the newest label (the version a decision is made on).
-    Cases the user reads blinded are left out: the queue shows every reader's read."""
-    model_call = Prediction.objects.filter(
-        cell_id=OuterRef("pk"), model_version_id=OuterRef("case__model_version_id")
-    )
-    newest = Label.objects.filter(cell_id=OuterRef("pk")).order_by("-id").values("id")[:1]
+
+
+def case_list_for_user(*, user: Any) -> QuerySet[Case]:
+    cells = Cell.objects.filter(case_id=OuterRef("pk"))
     return (
-        Cell.objects.filter(case__project=project)
-        .exclude(case__status=CaseStatus.SIGNED_OFF)
-        .exclude(case_id__in=blinded_open_case_ids(user=user))
-        .filter(unadjudicated_disputed_filter())
-        .select_related("case")
+        visible_cases(user=user)
+        .select_related("project", "model_version")
         .annotate(
-            model_label=Subquery(model_call.values("label")[:1]),
-            model_probability=Subquery(model_call.values("probability")[:1]),
-            newest_label=Subquery(newest),
+            n_cells=count_per_case(cells),
+            n_predicted_blasts=count_per_case(
+                cells.filter(
+                    predictions__model_version_id=OuterRef("model_version_id"),
+                    predictions__label=CellClass.ALL,
+                )
+            ),
+            n_reviewed=count_per_case(cells.filter(labels__isnull=False), distinct=True),
+            viewer_blinded=Exists(
+                CaseReader.objects.filter(case_id=OuterRef("pk"), user_id=user.pk, blinded=True)
+            ),
         )
-        .order_by("case_id", "id")
     )

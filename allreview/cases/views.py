@@ -14,12 +14,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from allreview.cases import selectors, services
 from allreview.cases.access import case_for
+from allreview.cases.forms import CaseUploadForm
 from allreview.cases.ingest import IncomingFile, UploadRejected
 from allreview.lib.refusals import REFUSALS, refusal_page
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
-from allreview.review.forms import CaseUploadForm
 
 CASES_PER_PAGE = 50
 
@@ -52,7 +52,7 @@ def case_upload(request: HttpRequest) -> HttpResponse:
             return redirect("review:case_detail", case_id=case.pk)
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "problems": problems}
-    return render(request, "review/case_upload.html", context, status=status)
+    return render(request, "cases/case_upload.html", context, status=status)
 
 
 def _upload_messages(request: HttpRequest, case: Any) -> None:

@@ -12,12 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from allreview.audit.selectors import audit_events
 from allreview.cases.access import case_for
 from allreview.lib.csvstream import csv_response
 from allreview.projects.access import project_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
+from allreview.review.selectors.reading import audit_events_as_seen
 
 HEADER = ["time", "actor", "action", "case", "target_type", "target_id", "before", "after"]
 
@@ -51,7 +51,7 @@ def _respond(request: HttpRequest, events: Any, title: str, filename: str) -> Ht
 @require_GET
 def project_audit(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _allowed(request, project_id)
-    events = audit_events(project_id=project_id, viewer=request.user)
+    events = audit_events_as_seen(user=request.user, project_id=project_id)
     return _respond(
         request, events, f"Audit trail of {project.name}", f"audit-project-{project_id}.csv"
     )
@@ -61,5 +61,7 @@ def project_audit(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_GET
 def case_audit(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_for(user=request.user, case_id=case_id, action=Action.ADJUDICATE)
-    events = audit_events(project_id=case.project_id, case_id=case_id, viewer=request.user)
+    events = audit_events_as_seen(
+        user=request.user, project_id=case.project_id, case_id=case_id
+    )
     return _respond(request, events, f"Audit trail of case #{case_id}", f"audit-case-{case_id}.csv")

@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from allreview.audit.services import audit_record
-from allreview.cases import selectors as case_selectors
 from allreview.cases.access import cell_for
 from allreview.cases.models import LabelValue
 from allreview.lib.refusals import (
@@ -28,7 +27,10 @@ from allreview.lib.refusals import (
 from allreview.projects.access import project_and_role_for, project_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
-from allreview.review import selectors, services
+from allreview.review.errors import StaleView
+from allreview.review.selectors.adjudication import adjudication_queue as queue_cells
+from allreview.review.selectors.labels import cells_reads
+from allreview.review.services import adjudication
 
 CELLS_PER_PAGE = 50
 
@@ -38,9 +40,9 @@ QUEUE_IS_FOR_LEADS = "the adjudication queue is for adjudicators and admins"
 
 def _queue_context(request: HttpRequest, project: Project, role: str) -> dict[str, Any]:
     page = Paginator(
-        selectors.adjudication_queue(project=project, user=request.user), CELLS_PER_PAGE
+        queue_cells(project=project, user=request.user), CELLS_PER_PAGE
     ).get_page(request.GET.get("page"))
-    reads = case_selectors.cells_reads(cell_ids=[c.pk for c in page.object_list])
+    reads = cells_reads(cell_ids=[c.pk for c in page.object_list])
     for cell in page.object_list:
         cell.reads = sorted(reads.get(cell.pk, {}).items())
     return {
@@ -83,13 +85,13 @@ def cell_adjudicate(request: HttpRequest, cell_id: int) -> HttpResponse:
     was made on."""
     cell = cell_for(user=request.user, cell_id=cell_id)
     try:
-        label = services.cell_adjudicate(
+        label = adjudication.cell_adjudicate(
             cell=cell,
             user=request.user,
             value=request.POST.get("value", ""),
             seen=_seen(request.POST.get("seen")),
         )
-    except services.StaleView as exc:
+    except StaleView as exc:
         if wants_json(request):
             return refusal_json(exc)
         messages.error(request, f"Not recorded: {exc}")

@@ -1,8 +1,11 @@
+"""The audit trail pages, under /audit/ (their rows are audit's; what a reader may see of them is
+review's blinding rule)."""
+
 from __future__ import annotations
 
 from django.urls import path
 
-from allreview.audit import views
+from allreview.review.views import audit as views
 
 app_name = "audit"
 

@@ -21,15 +21,16 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from allreview.cases import selectors as case_selectors
-from allreview.cases import services as case_services
 from allreview.cases.access import case_for, cell_for
 from allreview.cases.models import Case, Cell, Prediction
-from allreview.cases.selectors import ReadingView
 from allreview.lib.refusals import REFUSALS, refusal_json, refusal_response, wants_json
-from allreview.review.gallery import summary_html
 from allreview.review.saliency import saliency_request
+from allreview.review.selectors.final import final_label_subquery
+from allreview.review.selectors.labels import cells_reads
+from allreview.review.selectors.reading import ReadingView, cell_label_history, reading_view
+from allreview.review.services import labels
 from allreview.review.summary import case_summary
+from allreview.review.views.case_page import summary_html
 
 MAX_CELLS_PER_ACTION = 5000
 ACCEPT_MODEL = "model"  # the value that means "accept the model's call" (the Enter key)
@@ -90,7 +91,7 @@ def request_id(request: HttpRequest, body: dict[str, Any] | None = None) -> str:
 
 
 def _batch_response(
-    request: HttpRequest, case: Case, batch: case_services.LabelBatch, status: int
+    request: HttpRequest, case: Case, batch: labels.LabelBatch, status: int
 ) -> JsonResponse:
     summary = case_summary(case=case, user=request.user)
     changes = [{"cell": c.cell_id, "before": c.before, "after": c.after} for c in batch.changes]
@@ -120,7 +121,7 @@ def case_labels(request: HttpRequest, case_id: int) -> JsonResponse:
         seen = _seen(body, ids)
         key = request_id(request, body)
         if body.get("value") == ACCEPT_MODEL:
-            batch = case_services.labels_accept_model(
+            batch = labels.labels_accept_model(
                 case=case,
                 user=request.user,
                 cell_ids=ids,
@@ -129,7 +130,7 @@ def case_labels(request: HttpRequest, case_id: int) -> JsonResponse:
                 request_id=key,
             )
         else:
-            batch = case_services.labels_set_bulk(
+            batch = labels.labels_set_bulk(
                 case=case,
                 user=request.user,
                 values=dict.fromkeys(ids, body.get("value")),
@@ -148,7 +149,7 @@ def case_labels_undo(request: HttpRequest, case_id: int) -> JsonResponse:
     case = case_for(user=request.user, case_id=case_id)
     try:
         batch_id = str(_json_body(request).get("batch", ""))
-        batch = case_services.label_undo(case=case, user=request.user, batch=batch_id)
+        batch = labels.label_undo(case=case, user=request.user, batch=batch_id)
     except REFUSALS as exc:
         return refusal_json(exc)
     return _batch_response(request, case, batch, 200)
@@ -163,7 +164,7 @@ def cell_label(request: HttpRequest, cell_id: int) -> HttpResponse:
     cell = cell_for(user=request.user, cell_id=cell_id)
     seen = {cell.pk: request.POST["seen"] or None} if "seen" in request.POST else None
     try:
-        label = case_services.label_set(
+        label = labels.label_set(
             cell=cell,
             user=request.user,
             value=request.POST.get("value", ""),
@@ -179,7 +180,7 @@ def cell_label(request: HttpRequest, cell_id: int) -> HttpResponse:
 
 
 def _model_hidden(request: HttpRequest, case: Case) -> bool:
-    return case_selectors.reading_view(case=case, user=request.user).model_hidden
+    return reading_view(case=case, user=request.user).model_hidden
 
 
 def _prediction(cell: Cell) -> Prediction | None:
@@ -208,11 +209,11 @@ def _reads_facts(cell: Cell, view: ReadingView) -> dict[str, Any]:
         return {}
     final = (
         Cell.objects.filter(pk=cell.pk)
-        .annotate(final=case_selectors.final_label_subquery())
+        .annotate(final=final_label_subquery())
         .values_list("final", flat=True)
         .get()
     )
-    reads = case_selectors.cells_reads(cell_ids=[cell.pk]).get(cell.pk, {})
+    reads = cells_reads(cell_ids=[cell.pk]).get(cell.pk, {})
     return {"reads": reads, "final": final}
 
 
@@ -222,9 +223,9 @@ def cell_panel(request: HttpRequest, cell_id: int) -> JsonResponse:
     """What the cell view shows: prediction, model version and the label history; a blinded
     reader gets only their own labels, and no model values if the project hides them."""
     cell = cell_for(user=request.user, cell_id=cell_id)
-    view = case_selectors.reading_view(case=cell.case, user=request.user)
+    view = reading_view(case=cell.case, user=request.user)
     prediction = None if view.model_hidden else _prediction(cell)
-    history = case_selectors.cell_label_history(cell=cell, user=request.user, view=view)
+    history = cell_label_history(cell=cell, user=request.user, view=view)
     return JsonResponse(
         {
             "cell": cell.pk,

@@ -17,7 +17,8 @@ from allreview.projects.access import member_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.projects.selectors import project_ids_for
-from allreview.review import selectors, services
+from allreview.review.selectors import worklist
+from allreview.review.services import readers
 
 CASES_PER_PAGE = 50
 COLUMNS = [
@@ -34,12 +35,12 @@ def _params(request: HttpRequest) -> dict[str, str]:
     scope = request.GET.get("scope", "available")
     sort = request.GET.get("sort", "-uploaded")
     return {
-        "scope": scope if scope in selectors.WORKLIST_SCOPES else "available",
+        "scope": scope if scope in worklist.WORKLIST_SCOPES else "available",
         "status": request.GET.get("status", "")
         if request.GET.get("status") in CaseStatus.values
         else "",
         "query": request.GET.get("q", "").strip()[:64],
-        "sort": sort if sort.lstrip("-") in selectors.WORKLIST_SORTS else "-uploaded",
+        "sort": sort if sort.lstrip("-") in worklist.WORKLIST_SORTS else "-uploaded",
     }
 
 
@@ -47,11 +48,11 @@ def _params(request: HttpRequest) -> dict[str, str]:
 @require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
     params = _params(request)
-    cases = selectors.worklist_for_user(user=request.user, **params)
+    cases = worklist.worklist_for_user(user=request.user, **params)
     page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
     for case in page.object_list:
-        case.blast_pct = selectors.percent(case.n_predicted_blasts, case.n_cells)
-        case.reviewed_pct = selectors.percent(case.n_reviewed, case.n_cells)
+        case.blast_pct = worklist.percent(case.n_predicted_blasts, case.n_cells)
+        case.reviewed_pct = worklist.percent(case.n_reviewed, case.n_cells)
     can_upload = Project.objects.filter(
         pk__in=project_ids_for(user=request.user, action=Action.UPLOAD)
     ).exists()
@@ -66,7 +67,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "lead_projects": lead_projects,
         "params": params,
         "columns": COLUMNS,
-        "scopes": selectors.WORKLIST_SCOPES,
+        "scopes": worklist.WORKLIST_SCOPES,
         "statuses": CaseStatus.choices,
         "query_string": query.urlencode(),
     }
@@ -82,7 +83,7 @@ def case_readers(request: HttpRequest, case_id: int) -> HttpResponse:
     reader = member_for(project_id=case.project_id, user_id=request.POST.get("reader", ""))
     blinded = {"yes": True, "no": False}.get(request.POST.get("blinded", ""))
     try:
-        added = services.case_reader_add(
+        added = readers.case_reader_add(
             case=case, user=request.user, reader=reader, blinded=blinded
         )
     except REFUSALS as exc:
@@ -98,7 +99,7 @@ def case_reader_remove(request: HttpRequest, case_id: int, user_id: int) -> Http
     case = case_for(user=request.user, case_id=case_id)
     reader = member_for(project_id=case.project_id, user_id=user_id)
     try:
-        services.case_reader_remove(case=case, user=request.user, reader=reader)
+        readers.case_reader_remove(case=case, user=request.user, reader=reader)
     except REFUSALS as exc:
         return refusal_page(request, exc, back=reverse("review:case_detail", args=[case.pk]))
     messages.success(request, f"{reader.get_username()} no longer reads case #{case.pk}.")
@@ -114,7 +115,7 @@ def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
     assignee = request.user if request.POST.get("take") else None
     back = safe_next(request, "review:case_list")
     try:
-        services.case_assign(case=case, user=request.user, assignee=assignee)
+        readers.case_assign(case=case, user=request.user, assignee=assignee)
     except REFUSALS as exc:
         return refusal_page(request, exc, back=back)
     messages.success(request, f"Case #{case.pk} {'taken' if assignee else 'given back'}.")

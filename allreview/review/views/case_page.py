@@ -11,15 +11,15 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from allreview.cases import selectors as case_selectors
 from allreview.cases.access import case_for
 from allreview.cases.models import Case, CaseStatus
-from allreview.cases.selectors import ReadingView
 from allreview.projects.models import Membership
 from allreview.projects.permissions import ALLOWED, Action, role_allows
 from allreview.projects.selectors import membership_role
 from allreview.review.models import CaseReader, SignOff
-from allreview.review.services import disputed_count
+from allreview.review.selectors.final import disputed_count
+from allreview.review.selectors.gallery import GALLERY_FILTERS, GALLERY_ORDERS, case_gallery_cells
+from allreview.review.selectors.reading import ReadingView, reading_view, viewer_label
 from allreview.review.summary import CaseSummary, case_summary
 
 FILTER_NAMES = {
@@ -45,8 +45,8 @@ def gallery_rows(
     blinded to the model)."""
     label = None
     if user is not None and view is not None:
-        label = case_selectors.viewer_label(case=case, user=user, view=view)
-    cells = case_selectors.case_gallery_cells(
+        label = viewer_label(case=case, user=user, view=view)
+    cells = case_gallery_cells(
         case=case,
         order=order,
         show=show,
@@ -110,10 +110,10 @@ def summary_html(request: HttpRequest, case: Case, summary: CaseSummary) -> str:
 @require_GET
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_for(user=request.user, case_id=case_id)
-    order = _choice(request, "order", case_selectors.GALLERY_ORDERS, "uncertainty")
-    show = _choice(request, "show", case_selectors.GALLERY_FILTERS, "all")
+    order = _choice(request, "order", GALLERY_ORDERS, "uncertainty")
+    show = _choice(request, "show", GALLERY_FILTERS, "all")
     role = membership_role(user=request.user, project_id=case.project_id)  # a member: case_for
-    view = case_selectors.reading_view(case=case, user=request.user, role=role)
+    view = reading_view(case=case, user=request.user, role=role)
     summary = case_summary(case=case, user=request.user, view=view)
     locked = case.status == CaseStatus.SIGNED_OFF
     is_lead = role_allows(role, Action.ADJUDICATE)

@@ -1,0 +1,17 @@
+# LabelRequest (a label write's idempotency record) belongs to the labelling domain: the model
+# moves to review.LabelRequest; its table, rows and constraint stay as they are (state only).
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("cases", "0004_merge_claim_heartbeat_label_requests"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.DeleteModel(name="LabelRequest")],
+            database_operations=[],
+        ),
+    ]

@@ -1,0 +1,181 @@
+"""How one user sees a case: the reading view. Blinding is decided here and nowhere else: whose
+labels the user sees, whether the model's call and the imported truth are shown, and whether they
+may label. Pages, JSON, exports, agreement, audit and the API all ask this module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Expression, F, FilteredRelation, Q, QuerySet
+
+from allreview.audit.models import AuditEvent
+from allreview.audit.selectors import audit_events
+from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind
+from allreview.projects.permissions import Action, role_allows
+from allreview.projects.selectors import membership_role
+from allreview.review.models import CaseReader
+from allreview.review.selectors.final import case_final_label
+from allreview.review.selectors.labels import (
+    current_label_subquery,
+    own_read_subquery,
+    review_label_subquery,
+)
+
+
+def case_cells(*, case: Case, label: Any = None, model_hidden: bool = False) -> QuerySet[Cell]:
+    """Cells with the case model's prediction and the current label, in one query. A viewer's
+    label expression replaces the newest label; `model_hidden` blanks the model's values."""
+    model_version_id = None if model_hidden else case.model_version_id
+    return (
+        Cell.objects.filter(case=case)
+        .annotate(
+            prediction=FilteredRelation(
+                "predictions", condition=Q(predictions__model_version_id=model_version_id)
+            ),
+            probability=F("prediction__probability"),
+            predicted_label=F("prediction__label"),
+            uncertainty=F("prediction__uncertainty"),
+            current_label=current_label_subquery() if label is None else label,
+        )
+        .order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class ReadingView:
+    """How one user sees a case: whose labels, whether the model's call and the imported truth
+    are shown, and whether they may label it. The one rule pages, JSON and the API all ask."""
+
+    double_read: bool
+    reader: bool  # the user is one of the case's assigned readers
+    blinded: bool
+    model_hidden: bool
+    taken: bool = False  # someone reads the case (one or more readers)
+    lead: bool = False  # the user is an adjudicator or admin of the project
+
+    @property
+    def own_reads(self) -> bool:
+        """Their labels are their own reads, not the case's shared newest label."""
+        return self.reader and (self.double_read or self.blinded)
+
+    @property
+    def truth_hidden(self) -> bool:
+        """The imported ground truth would unblind a blinded read."""
+        return self.blinded
+
+    @property
+    def may_label(self) -> bool:
+        """A taken case is labelled by its readers; a lead may step in on a single-read case
+        (audited as such), while a double-read case is settled by adjudication instead."""
+        if self.reader or not self.taken:
+            return True
+        return self.lead and not self.double_read
+
+    @property
+    def lead_override(self) -> bool:
+        """A lead labelling or signing a case someone else reads: audited as such."""
+        return self.taken and not self.reader
+
+
+ASK = "?"  # reading_view's role not known yet: one more query finds it
+
+
+def reading_view(*, case: Case, user: Any, role: str | None = ASK) -> ReadingView:
+    """The user's view of the case; pass `role` when the caller has already asked for it."""
+    readers = dict(CaseReader.objects.filter(case=case).values_list("user_id", "blinded"))
+    blinded = bool(readers.get(user.pk))
+    if role == ASK:
+        role = membership_role(user=user, project_id=case.project_id)
+    return ReadingView(
+        double_read=len(readers) >= 2,
+        reader=user.pk in readers,
+        blinded=blinded,
+        model_hidden=blinded and case.project.blind_model_call,
+        taken=bool(readers),
+        lead=role_allows(role, Action.ADJUDICATE),
+    )
+
+
+def viewer_label(*, case: Case, user: Any, view: ReadingView) -> Expression:
+    """The label a user sees on the case's cells: their own reads as a reader of a double-read
+    case or when blinded; the final label for others on a double-read case; else the newest."""
+    if view.own_reads:
+        return own_read_subquery(user=user)
+    if view.double_read:
+        return case_final_label(case=case)
+    return review_label_subquery()
+
+
+def visible_label_history(*, cell: Cell, user: Any, view: ReadingView) -> QuerySet[Label]:
+    """The label rows of a cell the user may see: a blinded reader only their own reads."""
+    rows = Label.objects.filter(cell=cell)
+    if view.blinded:
+        rows = rows.filter(user=user, kind=LabelKind.READ)
+    return rows
+
+
+def cell_label_history(
+    *, cell: Cell, user: Any, view: ReadingView, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Newest first, the rows the reading view lets the user see: value ('' when cleared by an
+    undo), kind, who, when."""
+    rows = visible_label_history(cell=cell, user=user, view=view)
+    return list(
+        rows.order_by("-id").values(
+            "id", "value", "kind", "created_at", username=F("user__username")
+        )[:limit]
+    )
+
+
+def blinded_open_case_ids(*, user: Any) -> QuerySet[CaseReader]:
+    """Cases the user reads blinded and that are not signed off: there the user must not see
+    other reads anywhere (queue, exports, audit), even as a lead. A subquery, not a list."""
+    return (
+        CaseReader.objects.filter(user_id=user.pk, blinded=True)
+        .exclude(case__status=CaseStatus.SIGNED_OFF)
+        .values("case_id")
+    )
+
+
+def model_hidden_case_ids(*, user: Any) -> QuerySet[CaseReader]:
+    """Cases whose model calls are hidden from the user (ReadingView.model_hidden, for many
+    cases at once): they read it blinded and the project hides the model from blinded reads."""
+    return CaseReader.objects.filter(
+        user_id=user.pk, blinded=True, case__project__blind_model_call=True
+    ).values("case_id")
+
+
+def cells_as_seen(*, case: Case, user: Any, cell_ids: list[int]) -> dict[str, Any]:
+    """The current state of some cells as the user would see them on a fresh page: the label,
+    and the model's call of the case's current model version (unless hidden from them). What a
+    409 answers so the page can show what is there now."""
+    view = reading_view(case=case, user=user)
+    label = viewer_label(case=case, user=user, view=view)
+    rows = (
+        case_cells(case=case, label=label, model_hidden=view.model_hidden)
+        .filter(pk__in=cell_ids)
+        .values("id", "current_label", "predicted_label", "probability", "uncertainty")
+    )
+    return {
+        "model_version": None if view.model_hidden else case.model_version_id,
+        "cells": [
+            {
+                "cell": r["id"],
+                "label": r["current_label"] or None,
+                "predicted_label": r["predicted_label"],
+                "probability": r["probability"],
+                "uncertainty": r["uncertainty"],
+            }
+            for r in rows
+        ],
+    }
+
+
+def audit_events_as_seen(
+    *, user: Any, project_id: int, case_id: int | None = None
+) -> QuerySet[AuditEvent]:
+    """A project's (or a case's) audit events as the user may see them: of a case they read
+    blinded, only their own events while it is open (the others' would show the other reads)."""
+    hidden = Q(case_id__in=blinded_open_case_ids(user=user)) & ~Q(actor_id=user.pk)
+    return audit_events(project_id=project_id, case_id=case_id).exclude(hidden)
