@@ -340,6 +340,7 @@ CELERY_TASK_ROUTES = {
     "allreview.cases.tasks.cases_classify_waiting": {"queue": "inference"},
     "allreview.review.tasks.prediction_saliency": {"queue": "inference"},
     "allreview.cases.tasks.case_reclassify": {"queue": "inference"},
+    "allreview.cases.tasks.cases_reclassify_open": {"queue": "inference"},
     "allreview.training.tasks.training_run_execute": {"queue": "training"},
     "allreview.training.tasks.evaluation_rescore": {"queue": "training"},
 }

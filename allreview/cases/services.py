@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
+from allreview.cases import tasks
 from allreview.cases.ingest import (
     AcceptedImage,
     IncomingFile,
@@ -33,7 +34,7 @@ from allreview.cases.models import (
     pseudonym_validator,
 )
 from allreview.cases.pseudonyms import validate_patient_code
-from allreview.cases.queueing import on_commit_send, task_send
+from allreview.lib.queueing import enqueue_on_commit, task_send
 from allreview.projects.access import require
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
@@ -121,7 +122,7 @@ def _case_store(
             )
             # First on commit: from then on the files belong to committed rows and must stay.
             transaction.on_commit(lambda: committed.append(True))
-            on_commit_send(lambda: case_enqueue(case_id=case.pk))
+            _case_enqueue_on_commit(case.pk)
     except BaseException:
         if not committed:
             for name in stored:
@@ -166,21 +167,43 @@ QUEUE_UNREACHABLE_NOTICE = (
 
 
 def case_enqueue(*, case_id: int) -> bool:
-    """Send the case to a classification worker. When the broker is down the case stays queued
-    with a notice and no `enqueued_at`, which the beat sweep reads as "never sent" and sends
-    again within a minute; the worker's claim makes a duplicate send harmless."""
-    from allreview.cases.tasks import case_classify
+    """Send the case to a classification worker now (the beat sweep); see `_case_send_recorded`."""
+    sent = task_send(tasks.case_classify, case_id)
+    _case_send_recorded(case_id, sent)
+    return sent
 
-    if task_send(case_classify, case_id):
+
+def _case_enqueue_on_commit(case_id: int) -> None:
+    enqueue_on_commit(tasks.case_classify, case_id, then=partial(_case_send_recorded, case_id))
+
+
+def _case_send_recorded(case_id: int, sent: bool) -> None:
+    """When the broker was down the case stays queued with a notice and no `enqueued_at`, which
+    the beat sweep reads as "never sent" and sends again within a minute; the worker's claim
+    makes a duplicate send harmless."""
+    if sent:
         Case.objects.filter(pk=case_id).update(enqueued_at=timezone.now())
         Case.objects.filter(pk=case_id, status_detail=QUEUE_UNREACHABLE_NOTICE).update(
             status_detail=""
         )
-        return True
+        return
     Case.objects.filter(pk=case_id, status=CaseStatus.QUEUED).update(
         enqueued_at=None, status_detail=QUEUE_UNREACHABLE_NOTICE
     )
-    return False
+
+
+def cases_classify_waiting_enqueue(**_: object) -> bool:
+    """Sweep the cases that waited for a production model now (on `production_model_changed`)."""
+    return task_send(tasks.cases_classify_waiting)
+
+
+def cases_reclassify_open(*, project_id: int) -> int:
+    """Queue every open case of the project for reclassification by its production model (when
+    the project's production model changed and its policy asks for it); how many were sent."""
+    open_cases = Case.objects.filter(
+        project_id=project_id, status__in=[CaseStatus.READY, CaseStatus.IN_REVIEW]
+    ).values_list("pk", flat=True)
+    return sum(task_send(tasks.case_reclassify, case_id) for case_id in open_cases)
 
 
 def case_retry(*, case: Case, user: Any) -> Case:
@@ -203,11 +226,6 @@ def case_retry(*, case: Case, user: Any) -> Case:
             case_id=case.pk,
             target=case,
         )
-        on_commit_send(lambda: case_enqueue(case_id=case.pk))
+        _case_enqueue_on_commit(case.pk)
     case.refresh_from_db()
     return case
-
-
-# --- Review workspace: bulk relabel and undo -----------------------------------------------------
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from allreview.audit.services import audit_record
 from allreview.lib.jsonsafe import json_safe
 from allreview.mlmodels.models import Deployment, DeploymentKind, ModelVersion
 from allreview.mlmodels.selectors import model_version_production
+from allreview.mlmodels.signals import production_model_changed
 from classifier.checkpoint import file_sha256, load_checkpoint
 
 
@@ -75,7 +77,8 @@ def model_version_promote(
     """Make this version the project's production model; without a project, the installation
     default (shared versions only) for projects that have not deployed their own. No other
     project's pointer moves. A version the project ran before comes back as a rollback.
-    Audited with the project, and the cases that waited for a model are classified."""
+    Audited with the project; once committed, `production_model_changed` announces it (the
+    cases that waited for a model are classified)."""
     if version.project_id is not None and version.project_id != getattr(project, "pk", None):
         raise DeploymentRefused(f"{version.name} belongs to another project")
     if project is not None:
@@ -100,11 +103,11 @@ def model_version_promote(
         before={"production": previous.name if previous else None},
         after={"production": version.name, "reason": reason, "kind": kind},
     )
-    transaction.on_commit(_classify_waiting_cases)
+    announce = partial(
+        production_model_changed.send,
+        sender=ModelVersion,
+        version=version,
+        project_id=project.pk if project is not None else None,
+    )
+    transaction.on_commit(announce, robust=True)
     return deployment
-
-
-def _classify_waiting_cases() -> None:
-    from allreview.cases.tasks import cases_classify_waiting
-
-    cases_classify_waiting.delay()

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from allreview.cases.models import Prediction
-from allreview.cases.queueing import task_send
+from allreview.lib.queueing import task_send
 
 logger = logging.getLogger(__name__)
 

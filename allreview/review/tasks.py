@@ -8,6 +8,6 @@ from allreview.review import saliency
 
 
 # Routed to the `inference` queue (CELERY_TASK_ROUTES): it needs the model.
-@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+@shared_task(soft_time_limit=120, time_limit=180)
 def prediction_saliency(prediction_id: int) -> None:
     saliency.prediction_saliency_compute(prediction_id=prediction_id)

@@ -1,11 +1,27 @@
 """The promotion gate: a candidate replaces production only when it is not worse where it matters,
-and a production model no better than a trivial one holds nobody back."""
+and a production model no better than a trivial one holds nobody back. The decision is plain
+arithmetic on the two models' figures (`gate_decide`); `run_gate` applies it to a run's
+candidate, and `deploy` is every way a project's production model changes."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from allreview.audit.services import audit_record
+from allreview.cases import tasks as cases_tasks
+from allreview.lib.queueing import enqueue_on_commit
+from allreview.mlmodels.models import DeploymentKind, ModelVersion
+from allreview.mlmodels.selectors import model_version_production
+from allreview.mlmodels.services import model_version_promote
+from allreview.projects.models import Project
+from allreview.training.models import RunStatus, TrainingPolicy, TrainingRun
+from allreview.training.runs import policy_for, run_log
+from allreview.training.scoring import model_version_score
 
 # A classifier that calls every cell one class has balanced accuracy 0.5; a production model
 # within this margin of it (e.g. sensitivity 1.0, specificity 0.1: 0.55) is treated as trivial.
@@ -135,3 +151,86 @@ def _against_production(
                 f"{label} {cand:.3f} is more than {tolerance:.3f} below production's {prod:.3f}"
             )
     return reasons
+
+
+# --- Applying the decision ---------------------------------------------------------------------
+
+
+def run_gate(run: TrainingRun, candidate: ModelVersion, policy: TrainingPolicy) -> None:
+    project = run.project
+    production = model_version_production(project=project)
+    candidate_score = model_version_score(version=candidate, project=project)
+    production_score = (
+        model_version_score(version=production, project=project) if production else None
+    )
+    decision = gate_decide(
+        candidate=candidate_score.metrics if candidate_score else {},
+        production=production_score.metrics if production_score else None,
+        sensitivity_floor=policy.sensitivity_floor,
+        sensitivity_tolerance=policy.sensitivity_tolerance,
+    )
+    gate = {
+        **decision.as_dict(),
+        "production": production.name if production else None,
+        "figures": gate_figures(
+            candidate_score.metrics if candidate_score else {},
+            production_score.metrics if production_score else None,
+        ),
+    }
+    with transaction.atomic():
+        if decision.promote:
+            deploy(
+                project=project,
+                version=candidate,
+                actor=None,
+                reason="gate passed: " + "; ".join(decision.reasons),
+                kind=DeploymentKind.GATE,
+                policy=policy,
+            )
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.SUCCEEDED,
+            gate=gate,
+            reason="" if decision.promote else "Held as candidate: " + "; ".join(decision.reasons),
+            finished_at=timezone.now(),
+        )
+        audit_record(
+            action="training.gate",
+            project_id=project.pk,
+            target=candidate,
+            after=gate,
+        )
+    run_log(run.pk, ("promoted: " if decision.promote else "held: ") + "; ".join(decision.reasons))
+
+
+@transaction.atomic
+def model_version_promote_manual(
+    *, project: Project, version: ModelVersion, user: Any, reason: str
+) -> None:
+    """An admin's promotion or rollback in their project, whatever the gate said; the reason is
+    required. Only this project's pointer moves."""
+    if not reason.strip():
+        raise ValueError("a reason is required to promote or roll back by hand")
+    deploy(
+        project=project,
+        version=version,
+        actor=user,
+        reason=reason.strip(),
+        kind=None,
+        policy=policy_for(project),
+    )
+
+
+def deploy(
+    *,
+    project: Project,
+    version: ModelVersion,
+    actor: Any,
+    reason: str,
+    kind: str | None,
+    policy: TrainingPolicy,
+) -> None:
+    """Every way a project's production model changes (promotion, rollback, the gate) treats
+    its open cases alike: reclassified with the new model when the project's policy says so."""
+    model_version_promote(version=version, project=project, actor=actor, reason=reason, kind=kind)
+    if policy.reclassify_open_cases:
+        enqueue_on_commit(cases_tasks.cases_reclassify_open, project.pk)

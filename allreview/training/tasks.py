@@ -1,41 +1,49 @@
-"""Celery tasks of retraining: primary keys in, one service call."""
+"""Celery tasks of retraining: primary keys in, one service call. acks_late and the default time
+limits are settings; training's own limits are below."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
-from allreview.projects.models import Project
-from allreview.training import services
-
 
 @shared_task(
-    acks_late=True,
     soft_time_limit=settings.TRAINING_SOFT_TIME_LIMIT,
     time_limit=settings.TRAINING_SOFT_TIME_LIMIT + 300,
 )
 def training_run_execute(run_id: int) -> None:
-    services.training_run_execute(run_id=run_id)
+    from allreview.training import execution
+
+    execution.training_run_execute(run_id=run_id)
 
 
-@shared_task(acks_late=True)
+@shared_task
 def training_runs_schedule() -> int:
-    return len(services.training_runs_schedule())
+    from allreview.training import runs
+
+    return len(runs.training_runs_schedule())
 
 
-@shared_task(acks_late=True)
+@shared_task
 def training_runs_on_new_labels() -> int:
-    return len(services.training_runs_on_new_labels())
+    from allreview.training import runs
+
+    return len(runs.training_runs_on_new_labels())
 
 
-@shared_task(acks_late=True)
+@shared_task
 def training_runs_reap() -> int:
-    return services.training_runs_reap()
+    from allreview.training import runs
+
+    return runs.training_runs_reap()
 
 
-@shared_task(acks_late=True)
+@shared_task
 def evaluation_rescore(project_id: int) -> int:
+    from allreview.projects.models import Project
+    from allreview.training import evaluation
+
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return 0
-    return services.evaluation_rescore_all(project=project)
+    return evaluation.evaluation_rescore_all(project=project)

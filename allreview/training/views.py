@@ -22,7 +22,8 @@ from allreview.mlmodels.selectors import (
 from allreview.projects.access import project_and_role_for, project_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
-from allreview.training import charts, selectors, services
+from allreview.training import charts, evaluation, gate, selectors
+from allreview.training import runs as training_runs
 from allreview.training.gate import gate_figures
 from allreview.training.models import EvaluationPatient, RunTrigger, TrainingRun
 from allreview.training.scoring import latest_score
@@ -101,7 +102,7 @@ def model_promote(request: HttpRequest, project_id: int, version_id: int) -> Htt
     project = _project(request, project_id, Action.MANAGE)
     version = model_version_for(project=project, version_id=version_id)
     try:
-        services.model_version_promote_manual(
+        gate.model_version_promote_manual(
             project=project,
             version=version,
             user=request.user,
@@ -140,7 +141,7 @@ def runs(request: HttpRequest, project_id: int) -> HttpResponse:
     context = {
         "project": project,
         "runs": TrainingRun.objects.filter(project=project).select_related("candidate")[:50],
-        "policy": services.policy_for(project),
+        "policy": training_runs.policy_for(project),
         "frozen": EvaluationPatient.objects.filter(project=project),
         "new_labels": selectors.new_final_labels_count(project=project),
         "frozen_needs": _frozen_needs(project),
@@ -154,7 +155,7 @@ def _frozen_needs(project: Project) -> dict[str, Any] | None:
     """When the automatic frozen set cannot be chosen yet: patients per class, and how many."""
     if EvaluationPatient.objects.filter(project=project).exists():
         return None
-    needed = services.patients_needed_per_class(services.policy_for(project).evaluation_share)
+    needed = evaluation.patients_needed_per_class(training_runs.policy_for(project).evaluation_share)
     have = {k: len(v) for k, v in selectors.patients_by_majority(project=project).items()}
     if not needed or min(have.values()) >= needed:
         return None
@@ -166,10 +167,10 @@ def _frozen_needs(project: Project) -> dict[str, Any] | None:
 def run_request(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _project(request, project_id, Action.MANAGE)
     try:
-        run = services.training_run_request(
+        run = training_runs.training_run_request(
             project=project, trigger=RunTrigger.MANUAL, user=request.user
         )
-    except services.RunRefused as exc:
+    except training_runs.RunRefused as exc:
         messages.error(request, str(exc))
     else:
         messages.info(request, f"Run #{run.pk}: {run.get_status_display()}. {run.reason}")
@@ -206,7 +207,7 @@ def run_curves(request: HttpRequest, project_id: int, run_id: int) -> HttpRespon
 def evaluation_add(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _project(request, project_id, Action.ADJUDICATE)
     codes = [c.strip() for c in request.POST.get("patient_codes", "").split(",") if c.strip()]
-    added = services.evaluation_patients_add(
+    added = evaluation.evaluation_patients_add(
         project=project, patient_codes=codes, user=request.user
     )
     messages.info(request, f"{added} patient(s) added to the frozen evaluation set.")

@@ -21,7 +21,7 @@ def review_case(alice, lab_a, production_model, monkeypatch, settings) -> Case:
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     # No broker traffic: classification is written by hand, saliency computed in the request.
-    monkeypatch.setattr("allreview.cases.services.case_enqueue", lambda case_id: None)
+    monkeypatch.setattr("allreview.cases.tasks.case_classify.delay", lambda case_id: None)
     from allreview.review import saliency
 
     monkeypatch.setattr(

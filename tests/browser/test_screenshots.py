@@ -28,7 +28,7 @@ OUT = REPO / "docs" / "img"
 @pytest.fixture
 def cases(alice, lab_a, production_model, monkeypatch, settings) -> Case:
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    monkeypatch.setattr("allreview.cases.services.case_enqueue", lambda case_id: None)
+    monkeypatch.setattr("allreview.cases.tasks.case_classify.delay", lambda case_id: None)
     from allreview.review import saliency
 
     monkeypatch.setattr(

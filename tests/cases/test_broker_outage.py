@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from allreview.cases import classification
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, CaseStatus, Cell, Prediction
-from allreview.cases.queueing import task_send
 from allreview.cases.services import QUEUE_UNREACHABLE_NOTICE, case_upload
+from allreview.lib.queueing import task_send
 
 # on_commit must really run after a real commit: these tests commit.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ from allreview.cases.models import Case, CaseStatus
 from allreview.cases.services import case_upload
 from allreview.review.services.labels import label_set
 from allreview.review.services.signoff import case_sign_off
-from allreview.training import services as training_services
+from allreview.training import execution as training_execution
 from allreview.training.models import TrainingPolicy
 
 
@@ -60,12 +60,13 @@ def reviewed_project(lab_a, alice, cell_bytes):
 def run_inline(monkeypatch):
     """Queued runs execute at once in this process (the end-to-end test covers the broker)."""
     monkeypatch.setattr(
-        training_services,
-        "_enqueue",
-        lambda run_id: training_services.training_run_execute(run_id=run_id),
+        "allreview.training.tasks.training_run_execute.delay",
+        lambda run_id: training_execution.training_run_execute(run_id=run_id),
     )
-    monkeypatch.setattr(training_services, "_rescore", lambda project_id: None)
-    monkeypatch.setattr(training_services, "_reclassify_open", lambda project_id: None)
+    monkeypatch.setattr("allreview.training.tasks.evaluation_rescore.delay", lambda project_id: None)
+    monkeypatch.setattr(
+        "allreview.cases.tasks.cases_reclassify_open.delay", lambda project_id: None
+    )
 
 
 @pytest.fixture

@@ -57,8 +57,8 @@ def test_missing_score_is_held():
 
 
 def test_a_run_seed_depends_on_the_images_and_labels_not_on_row_ids():
+    from allreview.training.execution import run_seed
     from allreview.training.selectors import LabelledCell
-    from allreview.training.services import run_seed
 
     first = [
         LabelledCell(1, "cells/1/1/aa.png", "all", "P1"),

@@ -17,7 +17,8 @@ from allreview.mlmodels.models import Deployment, DeploymentKind
 from allreview.mlmodels.selectors import model_version_production
 from allreview.mlmodels.services import model_version_promote, model_version_register
 from allreview.projects.models import Role
-from allreview.training import services
+from allreview.training import gate as training_gate
+from allreview.training import runs as training_runs
 from allreview.training.models import RunStatus, TrainingPolicy, TrainingRun
 from tests.cases.helpers import make_cells, make_model_version
 from tests.factories import MembershipFactory, UserFactory
@@ -152,14 +153,14 @@ def test_the_gate_in_one_project_moves_only_that_projects_pointer(
         two_labs.shared.pk: {"weighted_f1": 0.5, "sensitivity": 0.5, "specificity": 0.5},
     }
     monkeypatch.setattr(
-        services,
+        training_gate,
         "model_version_score",
         lambda *, version, project: SimpleNamespace(metrics=scores[version.pk]),
     )
     reclassified: list[int] = []
-    monkeypatch.setattr(services, "_reclassify_open", reclassified.append)
+    monkeypatch.setattr("allreview.cases.tasks.cases_reclassify_open.delay", reclassified.append)
     with django_capture_on_commit_callbacks(execute=True):
-        services._gate(run, two_labs.b_own, services.policy_for(lab_b))
+        training_gate.run_gate(run, two_labs.b_own, training_runs.policy_for(lab_b))
     assert model_version_production(project=lab_b) == two_labs.b_own
     assert model_version_production(project=lab_a) == two_labs.a_own
     deployment = Deployment.objects.filter(project=lab_b).get()
@@ -180,7 +181,7 @@ def test_a_rollback_reclassifies_open_cases_as_the_project_says(
     newer = make_model_version("a-newer", project=lab_a)
     model_version_promote(version=newer, project=lab_a, reason="r")
     reclassified: list[int] = []
-    monkeypatch.setattr(services, "_reclassify_open", reclassified.append)
+    monkeypatch.setattr("allreview.cases.tasks.cases_reclassify_open.delay", reclassified.append)
     with django_capture_on_commit_callbacks(execute=True):
         client_for(admin).post(
             f"/projects/{lab_a.pk}/models/{two_labs.a_own.pk}/promote/", {"reason": "back"}

@@ -14,7 +14,10 @@ from allreview.cases.models import Case, Prediction
 from allreview.cases.services import case_upload
 from allreview.mlmodels.selectors import model_version_production
 from allreview.review.services.labels import label_set
-from allreview.training import services
+from allreview.training import evaluation as training_evaluation
+from allreview.training import execution as training_execution
+from allreview.training import runs as training_runs
+from allreview.training import selectors as training_selectors
 from allreview.training.models import (
     EvaluationPatient,
     ModelScore,
@@ -23,7 +26,7 @@ from allreview.training.models import (
     TrainingPolicy,
     TrainingRun,
 )
-from allreview.training.services import RunRefused, training_run_request
+from allreview.training.runs import RunRefused, training_run_request
 
 
 def test_beat_task_trains_scores_and_promotes_a_new_version_the_worker_then_uses(
@@ -35,7 +38,7 @@ def test_beat_task_trains_scores_and_promotes_a_new_version_the_worker_then_uses
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        runs = services.training_runs_schedule()
+        runs = training_runs.training_runs_schedule()
     run = TrainingRun.objects.get(pk=runs[0].pk)
     assert run.status == RunStatus.SUCCEEDED, run.reason + run.log
     assert run.trigger == RunTrigger.SCHEDULE
@@ -111,8 +114,8 @@ def test_new_labels_trigger_waits_for_enough_labels(
     reviewed_project, production_model, run_inline, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        assert len(services.training_runs_on_new_labels()) == 1  # 32 new labels >= 5
-    assert services.training_runs_on_new_labels() == []  # nothing new since
+        assert len(training_runs.training_runs_on_new_labels()) == 1  # 32 new labels >= 5
+    assert training_runs.training_runs_on_new_labels() == []  # nothing new since
 
 
 def test_a_killed_worker_leaves_the_run_resumable_from_its_last_epoch(
@@ -125,18 +128,18 @@ def test_a_killed_worker_leaves_the_run_resumable_from_its_last_epoch(
     # A run that died after its first epoch: a last-epoch checkpoint, a stale heartbeat.
     TrainingPolicy.objects.filter(project=reviewed_project).update(epochs=2)
     run = training_run_request(project=reviewed_project, trigger=RunTrigger.MANUAL)
-    samples = services._samples(
-        services.training_cells(project=reviewed_project), services.policy_for(reviewed_project)
+    samples = training_execution._samples(
+        training_selectors.training_cells(project=reviewed_project), training_runs.policy_for(reviewed_project)
     )
-    cells = services.training_cells(project=reviewed_project)
-    seed = services.run_seed(cells)
+    cells = training_selectors.training_cells(project=reviewed_project)
+    seed = training_execution.run_seed(cells)
     train, val = patient_split(samples, val_fraction=0.2, seed=seed)
     train_main(
         TrainConfig(
             profile="tiny",
             train=train,
             val=val,
-            output=services.run_directory(run),
+            output=training_execution.run_directory(run),
             epochs=1,
             seed=seed,
             device="cpu",
@@ -147,7 +150,7 @@ def test_a_killed_worker_leaves_the_run_resumable_from_its_last_epoch(
         status=RunStatus.RUNNING, heartbeat_at=stale, attempts=1, epoch=1, epochs=2
     )
 
-    assert services.training_runs_reap() == 1  # re-queued, then executed inline
+    assert training_runs.training_runs_reap() == 1  # re-queued, then executed inline
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.reason + run.log
     assert "resuming tiny" in run.log
@@ -164,19 +167,19 @@ def test_a_run_whose_worker_keeps_dying_fails_with_the_reason(reviewed_project, 
         attempts=settings.TRAINING_MAX_ATTEMPTS,
         epoch=3,
     )
-    services.training_runs_reap()
+    training_runs.training_runs_reap()
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "stopped 3 times (last at epoch 3)" in run.reason
 
 
 def test_adding_patients_to_the_frozen_set_is_audited(reviewed_project, alice):
-    added = services.evaluation_patients_add(
+    added = training_evaluation.evaluation_patients_add(
         project=reviewed_project, patient_codes=["A1", "H1"], user=alice
     )
     assert added == 2
     assert (
-        services.evaluation_patients_add(project=reviewed_project, patient_codes=["A1"], user=alice)
+        training_evaluation.evaluation_patients_add(project=reviewed_project, patient_codes=["A1"], user=alice)
         == 0
     )
     event = AuditEvent.objects.get(action="evaluation_set.add")
@@ -215,7 +218,7 @@ def test_frozen_set_takes_patients_by_their_majority_class_and_leaves_two_to_tra
             Case.objects.filter(pk=extra.pk).update(status="in_review")
             case_sign_off(case=extra, user=alice)
         Case.objects.filter(pk=case.pk).update(status="signed_off")
-    services.evaluation_set_ensure(project=lab_a, share=0.5)
+    training_evaluation.evaluation_set_ensure(project=lab_a, share=0.5)
     assert not EvaluationPatient.objects.exists()  # two per class: none can be spared
 
     for i, patient in enumerate(["M5", "M6"]):
@@ -228,7 +231,7 @@ def test_frozen_set_takes_patients_by_their_majority_class_and_leaves_two_to_tra
             seed=30 + i,
             cell_bytes=cell_bytes,
         )
-    services.evaluation_set_ensure(project=lab_a, share=0.5)
+    training_evaluation.evaluation_set_ensure(project=lab_a, share=0.5)
     frozen = set(EvaluationPatient.objects.values_list("patient_code", flat=True))
     # four mostly-normal patients: half frozen, two left to train; the blast side still too small
     assert frozen == {"M3", "M5"}

@@ -15,7 +15,9 @@ from allreview.cases.models import Case, CaseStatus
 from allreview.mlmodels.models import ModelVersion
 from allreview.mlmodels.services import model_version_promote, model_version_register
 from allreview.projects.models import Role
-from allreview.training import services
+from allreview.training import evaluation as training_evaluation
+from allreview.training import execution as training_execution
+from allreview.training import runs as training_runs
 from allreview.training.charts import drift_panels
 from allreview.training.models import RunStatus, RunTrigger, TrainingRun
 from allreview.training.scoring import model_version_score
@@ -35,16 +37,16 @@ def test_a_run_retried_after_registering_reuses_its_candidate_and_copies_no_seco
     lab_a, tiny_checkpoint
 ):
     run = TrainingRun.objects.create(project=lab_a, trigger="manual", profile="tiny")
-    first = services._candidate_register(run, tiny_checkpoint, 10)
+    first = training_execution._candidate_register(run, tiny_checkpoint, 10)
     # the worker died before the gate; the retried attempt registers again
-    again = services._candidate_register(run, tiny_checkpoint, 10)
+    again = training_execution._candidate_register(run, tiny_checkpoint, 10)
     assert again == first and first.project == lab_a
     assert ModelVersion.objects.count() == 1
     assert default_storage.listdir("models")[1] == [f"project{lab_a.pk}-run{run.pk}.pt"]
 
 
 def test_a_skipped_retrain_now_is_audited_with_the_reason(lab_a, alice):
-    run = services.training_run_request(project=lab_a, trigger=RunTrigger.MANUAL, user=alice)
+    run = training_runs.training_run_request(project=lab_a, trigger=RunTrigger.MANUAL, user=alice)
     assert run.status == RunStatus.SKIPPED
     event = AuditEvent.objects.get(action="training.skip")
     assert event.actor == alice and event.project == lab_a
@@ -52,14 +54,14 @@ def test_a_skipped_retrain_now_is_audited_with_the_reason(lab_a, alice):
 
 
 def test_a_scheduled_skip_leaves_no_audit_noise(lab_a):
-    services.training_run_request(project=lab_a, trigger=RunTrigger.SCHEDULE)
+    training_runs.training_run_request(project=lab_a, trigger=RunTrigger.SCHEDULE)
     assert not AuditEvent.objects.filter(action="training.skip").exists()
 
 
 def test_patients_needed_per_class_follows_the_share():
-    assert services.patients_needed_per_class(0.2) == 5
-    assert services.patients_needed_per_class(0.5) == 3
-    assert services.patients_needed_per_class(0.34) == 3
+    assert training_evaluation.patients_needed_per_class(0.2) == 5
+    assert training_evaluation.patients_needed_per_class(0.5) == 3
+    assert training_evaluation.patients_needed_per_class(0.34) == 3
 
 
 def test_runs_page_says_the_frozen_set_needs_five_patients_per_class(lab_a, alice, cell_bytes):
@@ -78,7 +80,7 @@ def test_runs_page_says_the_frozen_set_needs_five_patients_per_class(lab_a, alic
 
 
 def test_runs_page_is_quiet_once_the_frozen_set_exists(reviewed_project, alice):
-    services.evaluation_patients_add(project=reviewed_project, patient_codes=["A1"], user=alice)
+    training_evaluation.evaluation_patients_add(project=reviewed_project, patient_codes=["A1"], user=alice)
     page = client_for(alice).get(f"/projects/{reviewed_project.pk}/training/").content.decode()
     assert "No frozen evaluation set yet" not in page
 
@@ -110,7 +112,7 @@ def test_drift_chart_spans_only_the_weeks_with_data():
 
 
 def test_scoring_refuses_a_checkpoint_whose_file_changed(reviewed_project, alice, tiny_checkpoint):
-    services.evaluation_patients_add(
+    training_evaluation.evaluation_patients_add(
         project=reviewed_project, patient_codes=["A1", "H1"], user=alice
     )
     version = model_version_register(checkpoint=tiny_checkpoint, name="tampered")

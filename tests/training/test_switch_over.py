@@ -8,7 +8,9 @@ from allreview.cases.models import Case, CaseStatus, Label, Prediction
 from allreview.cases.services import case_upload
 from allreview.mlmodels.services import model_version_promote, model_version_register
 from allreview.review.services.labels import label_set
-from allreview.training import services
+from allreview.training import execution as training_execution
+from allreview.training import runs as training_runs
+from allreview.training import selectors as training_selectors
 from allreview.training.models import TrainingPolicy
 from classifier.synthetic import write_cnmc_folder
 
@@ -57,8 +59,8 @@ def test_a_base_dataset_joins_the_reviewed_cells_as_separate_patients(reviewed_p
     TrainingPolicy.objects.filter(project=reviewed_project).update(
         base_dataset=str(tmp_path / "base")
     )
-    policy = services.policy_for(reviewed_project)
-    samples = services._samples(services.training_cells(project=reviewed_project), policy)
+    policy = training_runs.policy_for(reviewed_project)
+    samples = training_execution._samples(training_selectors.training_cells(project=reviewed_project), policy)
     base = [s for s in samples if s.patient.startswith("base:")]
     assert len(base) == 6 and {s.patient for s in base} == {"base:1", "base:H1"}
     assert len(samples) == 6 + 6 * 8  # the six reviewed patients' 8 cells each (none frozen yet)
