@@ -148,10 +148,10 @@ def cycles(graph: AppGraph) -> list[list[str]]:
 
 # --- drawing ---------------------------------------------------------------------------------
 
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 118, 34, 34, 58, 24
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 150, 34, 40, 52, 24
 NOTES = {
     "config": "settings, celery",
-    "site": "urls, wsgi",
+    "site": "urls, wsgi (apps by name)",
     "classifier": "pure PyTorch",
     "lib": "pure helpers",
 }
@@ -189,12 +189,16 @@ def svg(graph: AppGraph) -> str:
         for target in sorted(targets):
             (x1, y1), (x2, y2) = centres[source], centres[target]
             upward = (source, target) in bad
-            colour, marker = ("#c00", "r") if upward else ("#999", "a")
-            # leave the importer's bottom edge, enter the imported box's top edge
-            y1e, y2e = (y1 + BOX_H / 2, y2 - BOX_H / 2) if y2 > y1 else (y1 - BOX_H / 2, y2 + BOX_H / 2)
+            colour, marker = ("#c00", "r") if upward else ("#8a94a6", "a")
+            # leave the importer's bottom edge, enter the imported box's top edge, each end
+            # shifted towards the other so that the arrows of one box fan out
+            lean = max(-1.0, min(1.0, (x2 - x1) / (3 * BOX_W))) * (BOX_W / 2 - 8)
+            down = 1 if y2 > y1 else -1
+            x1e, y1e = x1 + lean, y1 + down * BOX_H / 2
+            x2e, y2e = x2 - lean, y2 - down * BOX_H / 2
             out.append(
-                f'<line x1="{x1:.1f}" y1="{y1e:.1f}" x2="{x2:.1f}" y2="{y2e:.1f}" '
-                f'stroke="{colour}" stroke-width="1.2" stroke-opacity="0.75" '
+                f'<line x1="{x1e:.1f}" y1="{y1e:.1f}" x2="{x2e:.1f}" y2="{y2e:.1f}" '
+                f'stroke="{colour}" stroke-width="1.1" stroke-opacity="0.7" '
                 f'marker-end="url(#{marker})"/>'
             )
     for app, (x, y) in sorted(centres.items()):
@@ -214,10 +218,7 @@ def svg(graph: AppGraph) -> str:
                 f'<text x="{x:.1f}" y="{y + 11:.1f}" text-anchor="middle" font-size="10" '
                 f'fill="#555">{escape(note)}</text>'
             )
-    legend = (
-        "Drawn by scripts/app_graph.py from the imports in allreview/ and classifier/ "
-        "(migrations aside); arrows point from importer to imported."
-    )
+    legend = "Drawn from the code's imports by scripts/app_graph.py: importer \u2192 imported"
     out.append(
         f'<text x="{MARGIN}" y="{height - 10:.0f}" font-size="11" fill="#555">'
         f"{escape(legend)}</text>"

@@ -1,21 +1,29 @@
-"""Shared fixtures: alice (member of lab A), bob (member of lab B), charlie (no project)."""
+"""Shared fixtures: alice (lead of lab A), bob (member of lab B), charlie (no project); dora and
+erin review in lab A; a ten-cell classified case; the populated project of the permission matrix
+(`world`, from tests/world.py)."""
 
 from __future__ import annotations
 
-import io
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from django.test import Client
 
+from allreview.cases.models import Case
 from allreview.projects.models import Project, Role
 from classifier.synthetic import make_cell
-from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+from tests.factories import (
+    CaseFactory,
+    CellFactory,
+    MembershipFactory,
+    ModelVersionFactory,
+    ProjectFactory,
+    UserFactory,
+)
+from tests.helpers import encode, login
 
-REPO = Path(__file__).resolve().parents[1]
-CNMC_DIR = Path(os.environ.get("CNMC_DIR", REPO.parent / "shared" / "data" / "cnmc"))
+pytest_plugins = ["tests.world"]
 
 
 @pytest.fixture(autouse=True)
@@ -50,12 +58,6 @@ def bob(lab_b):
 @pytest.fixture
 def charlie(db):
     return UserFactory(username="charlie")
-
-
-def encode(image: Image.Image, fmt: str) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -102,3 +104,51 @@ def production_model(db, tiny_checkpoint: Path):
     model_version_promote(version=version, reason="test")
     version.refresh_from_db()
     return version
+
+
+@pytest.fixture
+def client_alice(alice) -> Client:
+    return login(alice)
+
+
+@pytest.fixture
+def dora(lab_a):
+    user = UserFactory(username="dora")
+    MembershipFactory(project=lab_a, user=user, role=Role.REVIEWER)
+    return user
+
+
+@pytest.fixture
+def client_dora(dora) -> Client:
+    return login(dora)
+
+
+@pytest.fixture
+def ready_case(lab_a) -> Case:
+    """Ten classified cells: probabilities 0.0..0.9, the last five called blasts."""
+    case = CaseFactory(project=lab_a, patient_code="READY-1")
+    CellFactory.create_for_case(case, 10, model_version=ModelVersionFactory(name="m-ready"))
+    case.refresh_from_db()
+    return case
+
+
+@pytest.fixture
+def erin(lab_a):
+    user = UserFactory(username="erin")
+    MembershipFactory(project=lab_a, user=user, role=Role.REVIEWER)
+    return user
+
+
+@pytest.fixture
+def client_erin(erin) -> Client:
+    return login(erin)
+
+
+@pytest.fixture
+def double_read(ready_case, alice, dora, erin) -> Case:
+    """READY-1 read by dora (first, sees everything) and erin (second, blinded by default)."""
+    from allreview.review.services.readers import case_reader_add
+
+    case_reader_add(case=ready_case, user=alice, reader=dora)
+    case_reader_add(case=ready_case, user=alice, reader=erin)
+    return ready_case

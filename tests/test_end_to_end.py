@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import redis
@@ -16,10 +15,10 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from allreview.cases.models import Case, CaseStatus, Prediction
+from tests.paths import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.paths import REPO
+
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "x7Kq2-production-like-secret-with-enough-length-and-variety-0987654321",

@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 
 from allreview.cases.models import Prediction
 from allreview.lib.queueing import task_send
+from allreview.review import tasks
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +58,7 @@ def saliency_request(*, prediction: Prediction | None) -> SaliencyState:
 
 
 def saliency_enqueue(*, prediction_id: int) -> bool:
-    from allreview.review.tasks import prediction_saliency
-
-    return task_send(prediction_saliency, prediction_id)
+    return task_send(tasks.prediction_saliency, prediction_id)
 
 
 def prediction_saliency_compute(*, prediction_id: int) -> str | None:

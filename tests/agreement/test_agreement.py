@@ -13,8 +13,14 @@ from allreview.agreement.selectors import agreement_rows, kappa, override_matrix
 from allreview.cases.models import Case, LabelValue, Prediction
 from allreview.projects.models import Role
 from allreview.review.services.labels import label_set
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory, MembershipFactory, UserFactory
+from tests.factories import (
+    CaseFactory,
+    CellFactory,
+    LabelFactory,
+    MembershipFactory,
+    ModelVersionFactory,
+    UserFactory,
+)
 
 MODEL_CALLS = ["all", "all", "hem", "hem", "all", "hem"]
 RITA = ["all", "hem", "hem", "hem", "all", "unsure"]
@@ -23,9 +29,9 @@ SAM = ["all", "hem", "hem", "all", "all", "hem"]
 
 @pytest.fixture
 def read_twice(lab_a):
-    version = make_model_version()
+    version = ModelVersionFactory()
     case = CaseFactory(project=lab_a)
-    cells = make_cells(case, 6)
+    cells = CellFactory.create_for_case(case, 6)
     Case.objects.filter(pk=case.pk).update(model_version=version)
     Prediction.objects.bulk_create(
         Prediction(cell=c, model_version=version, probability=0.5, label=call, uncertainty=0)
@@ -49,12 +55,12 @@ def sign_off_all(project, lead) -> None:
 
 
 def test_signed_off_cases_are_compared_as_their_sign_off_recorded_them(read_twice, alice):
-    from allreview.cases.models import Cell, Label
+    from allreview.cases.models import Cell
 
     sign_off_all(read_twice, alice)
     first = Cell.objects.order_by("id").first()
     # rows written behind the services' back after sign-off: a read and a new model call
-    Label.objects.create(cell=first, user=alice, value="artifact")
+    LabelFactory(cell=first, user=alice, value="artifact")
     Prediction.objects.filter(cell=first).delete()
     reads = project_reads(project=read_twice)
     assert reads.readers == ["rita", "sam"]
@@ -115,10 +121,10 @@ def test_readers_cannot_see_colleagues_agreement(read_twice):
 
 
 def test_adjudications_are_not_counted_as_reads(read_twice, alice):
-    from allreview.cases.models import Cell, Label, LabelKind
+    from allreview.cases.models import Cell, LabelKind
 
     for cell in Cell.objects.all():
-        Label.objects.create(cell=cell, user=alice, value="artifact", kind=LabelKind.ADJUDICATION)
+        LabelFactory(cell=cell, user=alice, value="artifact", kind=LabelKind.ADJUDICATION)
     assert "alice" not in project_reads(project=read_twice).readers
 
 

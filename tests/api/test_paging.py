@@ -10,8 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from allreview.api.pagination import MAX_PAGE_SIZE
 from allreview.cases.models import Label
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, CellFactory, LabelFactory, ModelVersionFactory
 
 
 @pytest.fixture
@@ -23,7 +22,7 @@ def api_alice(alice) -> Client:
 
 def case_with_cells(project, n: int, code: str):
     case = CaseFactory(project=project, patient_code=code)
-    cells = make_cells(case, n, model_version=make_model_version(f"m-{code}"))
+    cells = CellFactory.create_for_case(case, n, model_version=ModelVersionFactory(name=f"m-{code}"))
     user = project.memberships.first().user
     # some labels, so the current-label subquery has rows to find
     Label.objects.bulk_create(Label(cell=c, user=user, value="hem") for c in cells[::7])
@@ -89,7 +88,7 @@ def test_a_cursor_walk_neither_skips_nor_repeats_cells_relabelled_between_pages(
     case = case_with_cells(lab_a, 30, "C-RELABEL")
     first = api_alice.get(f"/api/v1/cases/{case.pk}/cells/?cursor=&page_size=10").json()
     for cell in case.cells.all():
-        Label.objects.create(cell=cell, user=alice, value="all")
+        LabelFactory(cell=cell, user=alice, value="all")
     ids = [c["id"] for c in first["results"]]
     url = first["next"]
     while url:

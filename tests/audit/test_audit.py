@@ -16,14 +16,13 @@ from allreview.cases.models import Label
 from allreview.lib.appendonly import AppendOnlyError
 from allreview.projects.models import Role
 from allreview.review.services.labels import label_set
-from tests.cases.helpers import make_cells
-from tests.factories import CaseFactory, MembershipFactory, UserFactory
+from tests.factories import CaseFactory, CellFactory, MembershipFactory, UserFactory
 
 
 @pytest.fixture
 def labelled(lab_a, alice):
     case = CaseFactory(project=lab_a, patient_code="AUD-1")
-    cell = make_cells(case, 1)[0]
+    cell = CellFactory.create_for_case(case, 1)[0]
     label_set(cell=cell, user=alice, value="all")
     label_set(cell=cell, user=alice, value="hem")
     return case

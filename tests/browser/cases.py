@@ -8,7 +8,7 @@ from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, CaseStatus, Prediction
 from allreview.cases.services import case_upload
 from classifier.synthetic import make_cell
-from tests.conftest import encode
+from tests.helpers import encode
 
 
 def synthetic_files(n: int, offset: int = 0) -> list[IncomingFile]:
@@ -50,3 +50,11 @@ def classified_case(*, project, user, model, files: list[IncomingFile], code: st
     Case.objects.filter(pk=case.pk).update(model_version=model, status=CaseStatus.READY)
     case.refresh_from_db()
     return case
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "correct horse battery staple")
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")

@@ -52,14 +52,6 @@ def page(browser) -> Iterator[object]:
     context.close()
 
 
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct horse battery staple")
-    page.click("button[type=submit], input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _media_url_for_live_server() -> Iterator[None]:
     """Django's live server wraps a media handler that cannot take MEDIA_URL=None (cell images are

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import log_in
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory
+from tests.browser.cases import log_in
+from tests.factories import CaseFactory, CellFactory, ModelVersionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,7 +15,7 @@ def test_two_thousand_cells_draw_fast_and_keys_answer_at_once(
 ):
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     case = CaseFactory(project=lab_a)
-    make_cells(case, 2000, model_version=make_model_version("m-large"))
+    CellFactory.create_for_case(case, 2000, model_version=ModelVersionFactory(name="m-large"))
     # rows only: thumbnails answer 404 here; the subject is drawing and keys, not image bytes
     page.route("**/thumbnail/", lambda route: route.fulfill(status=204))
     page.route("**/image/", lambda route: route.fulfill(status=204))

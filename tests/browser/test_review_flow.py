@@ -8,8 +8,7 @@ import pytest
 
 from allreview.cases.models import Case, CaseStatus, Label
 from allreview.review.selectors.gallery import case_current_labels
-from tests.browser.cases import classified_case, synthetic_files
-from tests.browser.conftest import log_in
+from tests.browser.cases import classified_case, log_in, synthetic_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

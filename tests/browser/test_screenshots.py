@@ -10,9 +10,8 @@ import pytest
 from allreview.cases.models import Case, CaseStatus
 from allreview.review.services.labels import labels_set_bulk
 from allreview.review.services.readers import case_assign
-from tests.browser.cases import classified_case, cnmc_files, synthetic_files
-from tests.browser.conftest import log_in
-from tests.conftest import CNMC_DIR, REPO
+from tests.browser.cases import classified_case, cnmc_files, log_in, synthetic_files
+from tests.paths import CNMC_DIR, REPO
 
 pytestmark = [
     pytest.mark.browser,

@@ -17,6 +17,7 @@ from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, CaseStatus, Cell, Prediction
 from allreview.cases.services import QUEUE_UNREACHABLE_NOTICE, case_upload
 from allreview.lib.queueing import task_send
+from tests.factories import PredictionFactory
 
 # on_commit must really run after a real commit: these tests commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,7 +110,7 @@ def test_saliency_request_with_the_broker_down_says_retry_later(
     )
     cell = case.cells.get()
     Case.objects.filter(pk=case.pk).update(status=CaseStatus.READY, model_version=production_model)
-    Prediction.objects.create(
+    PredictionFactory(
         cell=cell, model_version=production_model, probability=0.8, label="all", uncertainty=0.05
     )
     cache.clear()

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from allreview.cases.models import Case, Cell
 from classifier.synthetic import make_cell, write_cnmc_folder
-from tests.conftest import CNMC_DIR
+from tests.paths import CNMC_DIR
 
 
 @pytest.fixture

@@ -13,13 +13,12 @@ from allreview.lib.appendonly import AppendOnlyError
 from allreview.projects.models import Role
 from allreview.review.selectors.reading import case_cells
 from allreview.review.services.labels import label_set
-from tests.cases.helpers import make_cells
-from tests.factories import CaseFactory, MembershipFactory, UserFactory
+from tests.factories import CaseFactory, CellFactory, MembershipFactory, UserFactory
 
 
 @pytest.fixture
 def cell(lab_a):
-    return make_cells(CaseFactory(project=lab_a), 1)[0]
+    return CellFactory.create_for_case(CaseFactory(project=lab_a), 1)[0]
 
 
 def test_relabel_keeps_history_and_the_newest_label_is_current(alice, cell):

@@ -7,7 +7,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from allreview.cases.models import Case
-from tests.cases.helpers import make_cells
+from tests.factories import CellFactory
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_rows_without_files_still_answer_404_to_outsiders(charlie, lab_a):
     from tests.factories import CaseFactory
 
     case = CaseFactory(project=lab_a)
-    cell = make_cells(case, 1)[0]
+    cell = CellFactory.create_for_case(case, 1)[0]
     client = Client()
     client.force_login(charlie)
     assert client.get(f"/cells/{cell.pk}/image/").status_code == 404

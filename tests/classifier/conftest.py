@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,6 @@ from classifier.data import Sample, samples_from_cnmc_folder
 from classifier.splits import patient_split
 from classifier.synthetic import write_cnmc_folder
 from classifier.train import TrainConfig, TrainResult, main
-
-
-def cnmc_dir() -> Path:
-    """The shared real C-NMC cells (CNMC_DIR overrides); tests skip when absent."""
-    default = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cnmc"
-    return Path(os.environ.get("CNMC_DIR", default))
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ import pytest
 
 from classifier.data import samples_from_cnmc_folder, samples_from_manifest
 from classifier.splits import patient_split
-from tests.classifier.conftest import cnmc_dir
+from tests.paths import CNMC_DIR
 
-CNMC = cnmc_dir()
+CNMC = CNMC_DIR
 pytestmark = pytest.mark.skipif(not (CNMC / "labels.csv").is_file(), reason="no C-NMC data")
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -17,14 +16,10 @@ from classifier.synthetic import (
     random_tone,
     write_cnmc_folder,
 )
+from tests.paths import CNMC_DIR
 
 SEEDS = range(20)
 CNMC_NAME = re.compile(r"^UID_(H?\d+)_(\d+)_(\d+)_(all|hem)$")
-
-
-def _cnmc_dir() -> Path:
-    default = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cnmc"
-    return Path(os.environ.get("CNMC_DIR", default))
 
 
 def _pixels(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +202,7 @@ def test_case_cells_reject_bad_fraction() -> None:
 
 
 def test_synthetic_colour_and_size_resemble_real_cnmc() -> None:
-    root = _cnmc_dir()
+    root = CNMC_DIR
     if not (root / "labels.csv").is_file():
         pytest.skip(f"C-NMC data not found at {root}")
     real = sorted((root / "images").glob("*/*.png"))[::100]

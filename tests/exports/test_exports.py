@@ -16,8 +16,7 @@ from allreview.cases.services import case_upload
 from allreview.projects.models import Role
 from allreview.review.models import SignOff
 from allreview.review.services.labels import label_set
-from tests.cases.helpers import make_model_version
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import LabelFactory, MembershipFactory, ModelVersionFactory, UserFactory
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ def exported(lab_a, alice, cell_bytes):
     )
     cells = list(case.cells.order_by("id"))
     for name in ("m1", "m2"):
-        version = make_model_version(name)
+        version = ModelVersionFactory(name=name)
         Prediction.objects.bulk_create(
             Prediction(cell=c, model_version=version, probability=0.8, label="all", uncertainty=0.1)
             for c in cells
@@ -80,13 +79,12 @@ def test_csv_has_a_column_per_model_and_reader_and_the_final_label(exported, ali
 
 
 def test_final_labels_are_the_signed_ones_and_open_cases_have_none(exported, alice, lab_a):
-    from allreview.cases.models import Label
 
     data = json.loads(body(alice_client(alice).get(f"/exports/{lab_a.pk}/cells.json")))
     assert [c["final_label"] for c in data] == [None, None, None]  # not signed off yet
     sign(exported, alice)
     # a label row written behind the services' back after sign-off changes nothing exported
-    Label.objects.create(cell=exported[0], user=alice, value="hem")
+    LabelFactory(cell=exported[0], user=alice, value="hem")
     data = json.loads(body(alice_client(alice).get(f"/exports/{lab_a.pk}/cells.json")))
     assert [c["final_label"] for c in data] == ["all", "unsure", None]
 
@@ -133,9 +131,9 @@ def test_reviewers_cannot_export_and_outsiders_get_404(exported, lab_a, charlie)
 
 
 def test_an_adjudication_is_the_final_label_not_a_reader_column(exported, alice, lab_a):
-    from allreview.cases.models import Label, LabelKind
+    from allreview.cases.models import LabelKind
 
-    Label.objects.create(cell=exported[1], user=alice, value="hem", kind=LabelKind.ADJUDICATION)
+    LabelFactory(cell=exported[1], user=alice, value="hem", kind=LabelKind.ADJUDICATION)
     sign(exported, alice)
     data = json.loads(body(alice_client(alice).get(f"/exports/{lab_a.pk}/cells.json")))
     assert data[1]["final_label"] == "hem"

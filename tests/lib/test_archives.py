@@ -17,7 +17,7 @@ from allreview.lib.archives import (
     nested_archive_kind,
     read_zip,
 )
-from tests.lib.conftest import (
+from tests.lib.images import (
     patch_central_directory,
     set_encrypted_flag,
     set_uncompressed_size,

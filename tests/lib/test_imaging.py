@@ -17,7 +17,7 @@ from allreview.lib.imaging import (
     check_images,
     sha256_bytes,
 )
-from tests.lib.conftest import cell_image, encode, png_header_only
+from tests.lib.images import cell_image, encode, png_header_only
 
 
 def reason_of(data: bytes, **kwargs: object) -> str:

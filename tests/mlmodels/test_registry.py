@@ -14,7 +14,7 @@ from allreview.mlmodels.services import (
     model_version_promote,
     model_version_register,
 )
-from tests.cases.helpers import make_model_version
+from tests.factories import ModelVersionFactory
 
 
 def test_registered_checkpoint_keeps_its_sha256_and_metadata(db, tiny_checkpoint):
@@ -33,8 +33,8 @@ def test_a_registration_that_fails_on_the_name_leaves_no_orphan_checkpoint(db, t
 
 
 def test_promoting_in_one_project_moves_only_its_pointer_and_is_audited_there(db, lab_a, lab_b):
-    shared = make_model_version("shared")
-    own_a = make_model_version("a-own", project=lab_a)
+    shared = ModelVersionFactory(name="shared")
+    own_a = ModelVersionFactory(name="a-own", project=lab_a)
     model_version_promote(version=shared, reason="default")
     model_version_promote(version=own_a, project=lab_a, reason="better on our stain")
     assert model_version_production(project=lab_a) == own_a
@@ -45,7 +45,7 @@ def test_promoting_in_one_project_moves_only_its_pointer_and_is_audited_there(db
 
 
 def test_going_back_to_an_earlier_version_is_a_rollback_in_the_history(db, lab_a):
-    old, new = make_model_version("old", project=lab_a), make_model_version("new", project=lab_a)
+    old, new = ModelVersionFactory(name="old", project=lab_a), ModelVersionFactory(name="new", project=lab_a)
     for version in (old, new, old):
         model_version_promote(version=version, project=lab_a, reason="r")
     kinds = list(Deployment.objects.filter(project=lab_a).order_by("id").values_list("kind"))
@@ -61,7 +61,7 @@ def test_going_back_to_an_earlier_version_is_a_rollback_in_the_history(db, lab_a
 
 
 def test_another_projects_version_cannot_be_deployed_nor_made_the_default(db, lab_a, lab_b):
-    own_a = make_model_version("a-own", project=lab_a)
+    own_a = ModelVersionFactory(name="a-own", project=lab_a)
     with pytest.raises(DeploymentRefused):
         model_version_promote(version=own_a, project=lab_b, reason="x")
     with pytest.raises(DeploymentRefused):
@@ -72,7 +72,7 @@ def test_another_projects_version_cannot_be_deployed_nor_made_the_default(db, la
 def test_deployments_are_append_only_in_the_database(db, lab_a):
     from django.db import connection, transaction
 
-    model_version_promote(version=make_model_version("m"), project=lab_a, reason="r")
+    model_version_promote(version=ModelVersionFactory(name="m"), project=lab_a, reason="r")
     with (
         pytest.raises(Exception, match="append-only"),
         transaction.atomic(),
@@ -102,7 +102,7 @@ def fake_loading(monkeypatch, settings):
 
 
 def _version(name: str, digit: str, project=None) -> ModelVersion:
-    version = make_model_version(name, project=project)
+    version = ModelVersionFactory(name=name, project=project)
     ModelVersion.objects.filter(pk=version.pk).update(sha256=digit * 64)
     version.refresh_from_db()
     return version

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.permissions.conftest import world  # noqa: F401  (the populated project of the matrix)
 from tests.permissions.test_matrix import READS, url
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the subprocess must see the rows

@@ -15,7 +15,7 @@ from allreview.review.services.labels import label_undo, labels_set_bulk
 from allreview.review.services.signoff import case_sign_off
 from allreview.training.selectors import final_labelled_cells
 from tests.factories import MembershipFactory, UserFactory
-from tests.review.conftest import cell_ids, login
+from tests.helpers import cell_ids, login
 
 
 def finals(case) -> dict[int, str | None]:

@@ -7,13 +7,18 @@ from rest_framework.test import APIClient
 from allreview.projects.models import Role
 from allreview.review.services.labels import label_set
 from allreview.review.services.readers import case_reader_add
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory, MembershipFactory, UserFactory
+from tests.factories import (
+    CaseFactory,
+    CellFactory,
+    MembershipFactory,
+    ModelVersionFactory,
+    UserFactory,
+)
 
 
 def test_blinded_reader_gets_no_tallies_in_the_case_resource(lab_a, alice):
     case = CaseFactory(project=lab_a)
-    cells = make_cells(case, 10, model_version=make_model_version())  # 5 predicted blasts
+    cells = CellFactory.create_for_case(case, 10, model_version=ModelVersionFactory())  # 5 predicted blasts
     first, second = UserFactory(username="first"), UserFactory(username="second")
     for reader in (first, second):
         MembershipFactory(project=lab_a, user=reader, role=Role.REVIEWER)

@@ -16,9 +16,14 @@ from allreview.cases.models import Label, LabelKind
 from allreview.projects.models import Role
 from allreview.review.selectors.labels import newest_label_id
 from allreview.review.services.readers import case_reader_add
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory, MembershipFactory, UserFactory
-from tests.review.conftest import login
+from tests.factories import (
+    CaseFactory,
+    CellFactory,
+    MembershipFactory,
+    ModelVersionFactory,
+    UserFactory,
+)
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +56,7 @@ def double_read_cell(lab_a, alice):
         MembershipFactory(project=lab_a, user=user, role=Role.REVIEWER)
         readers.append(user)
     case = CaseFactory(project=lab_a)
-    cell = make_cells(case, 1, model_version=make_model_version())[0]
+    cell = CellFactory.create_for_case(case, 1, model_version=ModelVersionFactory())[0]
     for reader in readers:
         case_reader_add(case=case, user=alice, reader=reader)
     return cell, readers

@@ -11,7 +11,7 @@ from allreview.cases.models import CaseStatus, Label
 from allreview.projects.models import Role
 from allreview.review.selectors.gallery import case_current_labels
 from tests.factories import CaseFactory, MembershipFactory, UserFactory
-from tests.review.conftest import cell_ids, login
+from tests.helpers import cell_ids, login
 
 
 def post(client, url: str, payload: dict):
@@ -47,9 +47,9 @@ def test_enter_accepts_the_models_call_for_each_cell(client_dora, ready_case):
 
 def test_relabel_of_another_cases_cell_writes_nothing(client_dora, ready_case, lab_a):
     other = CaseFactory(project=lab_a)
-    from tests.cases.helpers import make_cells
+    from tests.factories import CellFactory
 
-    foreign = make_cells(other, 1)[0].pk
+    foreign = CellFactory.create_for_case(other, 1)[0].pk
     response = relabel(client_dora, ready_case, [cell_ids(ready_case)[0], foreign], "all")
     assert response.status_code == 400
     assert Label.objects.count() == 0 and AuditEvent.objects.count() == 0

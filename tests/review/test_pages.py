@@ -5,8 +5,7 @@ import json
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, CellFactory, ModelVersionFactory
 
 
 def gallery_rows(response) -> list[list]:
@@ -19,7 +18,7 @@ def gallery_rows(response) -> list[list]:
 
 def _case_page_queries(client, lab_a, n_cells: int) -> int:
     case = CaseFactory(project=lab_a)
-    make_cells(case, n_cells, model_version=make_model_version(f"m{n_cells}"))
+    CellFactory.create_for_case(case, n_cells, model_version=ModelVersionFactory(name=f"m{n_cells}"))
     with CaptureQueriesContext(connection) as captured:
         response = client.get(f"/cases/{case.pk}/")
     assert response.status_code == 200
@@ -38,7 +37,7 @@ def test_worklist_query_count_does_not_grow_with_cases(client_alice, lab_a):
     counts = []
     for n in (2, 20):
         for _ in range(n):
-            make_cells(CaseFactory(project=lab_a), 3)
+            CellFactory.create_for_case(CaseFactory(project=lab_a), 3)
         with CaptureQueriesContext(connection) as captured:
             assert client_alice.get("/").status_code == 200
         counts.append(len(captured))

@@ -14,7 +14,7 @@ from allreview.review.services.labels import labels_set_bulk
 from allreview.review.services.readers import case_reader_add, case_reader_remove
 from allreview.review.summary import case_summary
 from tests.factories import CaseFactory
-from tests.review.conftest import cell_ids
+from tests.helpers import cell_ids
 from tests.review.test_pages import gallery_rows
 
 

@@ -10,6 +10,7 @@ from allreview.cases.models import Prediction
 from allreview.cases.services import case_upload
 from allreview.review import saliency
 from allreview.review.tasks import prediction_saliency
+from tests.factories import PredictionFactory
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def predicted_cell(alice, lab_a, production_model, cell_bytes):
     )
     cell = case.cells.get()
     type(case).objects.filter(pk=case.pk).update(model_version=production_model, status="ready")
-    Prediction.objects.create(
+    PredictionFactory(
         cell=cell, model_version=production_model, probability=0.8, label="all", uncertainty=0.05
     )
     return cell

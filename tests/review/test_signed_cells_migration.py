@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory, UserFactory
+from tests.factories import CaseFactory, CellFactory, ModelVersionFactory, UserFactory
 from tests.review.test_readers_migration import migrate
 
 BEFORE = [("review", "0002_readers"), ("cases", "0003_label_requests")]
@@ -15,8 +14,8 @@ AFTER = [("review", "0003_signed_cells")]
 @pytest.mark.django_db(transaction=True)
 def test_existing_sign_offs_are_backfilled_from_their_snapshot_and_the_labels(lab_a):
     case = CaseFactory(project=lab_a, status="signed_off")
-    version = make_model_version()
-    cells = make_cells(case, 2, model_version=version)
+    version = ModelVersionFactory()
+    cells = CellFactory.create_for_case(case, 2, model_version=version)
     dora = UserFactory(username="dora")
     try:
         old = migrate(BEFORE)

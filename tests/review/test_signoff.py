@@ -10,7 +10,7 @@ from allreview.cases.models import CaseStatus
 from allreview.review.models import CaseReopening, SignOff
 from allreview.review.services.labels import labels_set_bulk
 from allreview.review.services.signoff import case_reopen, case_sign_off
-from tests.review.conftest import cell_ids
+from tests.helpers import cell_ids
 
 
 def label_all(case, user, value: str = "hem") -> None:

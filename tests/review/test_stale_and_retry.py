@@ -11,8 +11,8 @@ import pytest
 from allreview.audit.models import AuditEvent
 from allreview.cases.models import Case, Label, Prediction
 from allreview.review.services.labels import labels_set_bulk
-from tests.cases.helpers import make_model_version
-from tests.review.conftest import cell_ids, login
+from tests.factories import CellFactory, ModelVersionFactory
+from tests.helpers import cell_ids, login
 from tests.review.test_conflict import at_once
 
 
@@ -49,7 +49,7 @@ def test_accepting_a_call_the_page_showed_from_a_replaced_model_answers_409(
 ):
     ids = cell_ids(ready_case)
     shown = ready_case.model_version_id
-    newer = make_model_version("m-newer")
+    newer = ModelVersionFactory(name="m-newer")
     Prediction.objects.bulk_create(
         Prediction(cell_id=c, model_version=newer, probability=0.99, label="all", uncertainty=0)
         for c in ids
@@ -94,8 +94,7 @@ def test_an_api_relabel_with_an_idempotency_key_is_not_doubled(ready_case, clien
 
 @pytest.mark.django_db(transaction=True)
 def test_two_plain_relabels_of_one_cell_at_once_give_one_201_and_one_409(lab_a, alice):
-    from tests.cases.helpers import make_cells
-    from tests.factories import CaseFactory, MembershipFactory, UserFactory
+    from tests.factories import CaseFactory, MembershipFactory, ModelVersionFactory, UserFactory
 
     users = []
     for name in ("dora", "erin"):
@@ -103,7 +102,7 @@ def test_two_plain_relabels_of_one_cell_at_once_give_one_201_and_one_409(lab_a, 
         MembershipFactory(project=lab_a, user=user, role="reviewer")
         users.append(user)
     case = CaseFactory(project=lab_a)
-    cell = make_cells(case, 1, model_version=make_model_version())[0]
+    cell = CellFactory.create_for_case(case, 1, model_version=ModelVersionFactory())[0]
 
     def relabel(user, value: str):
         client = login(user)

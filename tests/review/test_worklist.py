@@ -6,9 +6,8 @@ from allreview.review.models import CaseReader
 from allreview.review.selectors.worklist import worklist_for_user
 from allreview.review.services.labels import labels_set_bulk
 from allreview.review.services.readers import case_assign
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory
-from tests.review.conftest import cell_ids
+from tests.factories import CaseFactory, CellFactory, ModelVersionFactory
+from tests.helpers import cell_ids
 
 
 def codes(cases) -> list[str]:
@@ -29,11 +28,11 @@ def test_available_scope_shows_mine_and_unassigned_not_others(alice, dora, lab_a
 
 
 def test_worklist_percentages_and_sorting(dora, lab_a):
-    model = make_model_version()
+    model = ModelVersionFactory()
     low = CaseFactory(project=lab_a, patient_code="LOW")
-    make_cells(low, 10, model_version=model)  # 5 of 10 predicted blasts
+    CellFactory.create_for_case(low, 10, model_version=model)  # 5 of 10 predicted blasts
     high = CaseFactory(project=lab_a, patient_code="HIGH")
-    cells = make_cells(high, 2, model_version=model)
+    cells = CellFactory.create_for_case(high, 2, model_version=model)
     from allreview.cases.models import Prediction
 
     Prediction.objects.filter(cell__in=cells).update(label="all")
@@ -62,8 +61,8 @@ def test_take_button_assigns_and_reviewer_cannot_take_from_others(client_dora, d
 
 
 def test_worklist_page_lists_columns(client_dora, lab_a):
-    make_cells(
-        CaseFactory(project=lab_a, patient_code="COL-1"), 10, model_version=make_model_version()
+    CellFactory.create_for_case(
+        CaseFactory(project=lab_a, patient_code="COL-1"), 10, model_version=ModelVersionFactory()
     )
     body = client_dora.get("/?sort=-blast").content.decode()
     assert (

@@ -1,4 +1,4 @@
-"""The review fixtures (alice lead, dora and erin reviewers, a ten-cell case), plus lena: a lead
+"""Besides the shared fixtures (alice lead, dora and erin reviewers, a ten-cell case): lena, a lead
 who is assigned as a blinded reader."""
 
 from __future__ import annotations
@@ -7,16 +7,7 @@ import pytest
 
 from allreview.projects.models import Role
 from tests.factories import MembershipFactory, UserFactory
-from tests.review.conftest import (  # noqa: F401  (fixtures)
-    client_alice,
-    client_dora,
-    client_erin,
-    dora,
-    double_read,
-    erin,
-    login,
-    ready_case,
-)
+from tests.helpers import login
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from allreview.cases.models import Case, CaseStatus, Cell
 from allreview.projects.models import Membership, Role
 from allreview.review.models import SignOff
 from allreview.training.models import TrainingPolicy
-from tests.cases.helpers import make_cells
-from tests.factories import CaseFactory, UserFactory
+from tests.factories import CaseFactory, CellFactory, UserFactory
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ def root(db) -> Client:
 @pytest.fixture
 def signed_case(lab_a, alice) -> Case:
     case = CaseFactory(project=lab_a, patient_code="SIGNED-1", status=CaseStatus.SIGNED_OFF)
-    make_cells(case, 2)
+    CellFactory.create_for_case(case, 2)
     SignOff.objects.create(case=case, user=alice, snapshot={"cells": {}})
     return case
 

@@ -10,8 +10,7 @@ import pytest
 from django.test import Client
 
 from allreview.cases.models import Cell, Prediction
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, CellFactory, ModelVersionFactory
 
 MISSING = 987654321
 
@@ -19,10 +18,10 @@ MISSING = 987654321
 @pytest.fixture
 def world(lab_a, lab_b, alice):
     case_a = CaseFactory(project=lab_a, patient_code="A-1")
-    make_cells(case_a, 2, model_version=make_model_version("m-a"))
+    CellFactory.create_for_case(case_a, 2, model_version=ModelVersionFactory(name="m-a"))
     case_b = CaseFactory(project=lab_b, patient_code="B-1")
-    version_b = make_model_version("m-b")
-    make_cells(case_b, 2, model_version=version_b)
+    version_b = ModelVersionFactory(name="m-b")
+    CellFactory.create_for_case(case_b, 2, model_version=version_b)
     cell_b = Cell.objects.filter(case=case_b).first()
     client = Client()
     client.force_login(alice)

@@ -16,7 +16,7 @@ from allreview.cases.models import Cell, Label
 from allreview.review.models import CaseReader, SignOff
 from allreview.review.services.labels import labels_set_bulk
 from allreview.review.services.readers import case_assign, case_reader_add
-from tests.review.conftest import cell_ids, login
+from tests.helpers import cell_ids, login
 
 
 @pytest.fixture

@@ -29,8 +29,15 @@ from schemathesis import GenerationMode
 
 from allreview.cases.models import Case, Cell, Label, Prediction
 from allreview.projects.models import Role
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory, MembershipFactory, ProjectFactory, UserFactory
+from tests.factories import (
+    CaseFactory,
+    CellFactory,
+    LabelFactory,
+    MembershipFactory,
+    ModelVersionFactory,
+    ProjectFactory,
+    UserFactory,
+)
 
 MARKER = "zqxb"  # in every name of lab B's data, and nowhere in lab A's
 EXAMPLES_PER_OPERATION = 12
@@ -69,16 +76,16 @@ def world(transactional_db):
     alice = UserFactory(username="alice")
     MembershipFactory(project=lab_a, user=alice, role=Role.ADMIN)
     case_a = CaseFactory(project=lab_a, patient_code="A-0001")
-    make_cells(case_a, 3, model_version=make_model_version("model-a"))
+    CellFactory.create_for_case(case_a, 3, model_version=ModelVersionFactory(name="model-a"))
 
     lab_b = ProjectFactory(name=f"Lab {MARKER} secret")
     bob = UserFactory(username=f"{MARKER}bob")
     MembershipFactory(project=lab_b, user=bob, role=Role.ADMIN)
     case_b = CaseFactory(project=lab_b, patient_code=f"{MARKER}-0001", specimen_id=f"{MARKER}-S")
-    make_cells(case_b, 3, model_version=make_model_version(f"{MARKER}-model", project=lab_b))
+    CellFactory.create_for_case(case_b, 3, model_version=ModelVersionFactory(name=f"{MARKER}-model", project=lab_b))
     Cell.objects.filter(case=case_b).update(original_name=f"{MARKER}_cell.png")
     for cell in Cell.objects.filter(case=case_b):
-        Label.objects.create(cell=cell, user=bob, value="all")
+        LabelFactory(cell=cell, user=bob, value="all")
     ids = {
         "a": _ids(lab_a.pk, case_a),
         "b": _ids(lab_b.pk, case_b),

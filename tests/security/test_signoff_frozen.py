@@ -14,8 +14,8 @@ from allreview.review.models import CaseReader, SignedCell
 from allreview.review.services.labels import labels_set_bulk
 from allreview.review.services.signoff import case_reopen, case_sign_off
 from allreview.training.selectors import final_labelled_cells
-from tests.factories import MembershipFactory, UserFactory
-from tests.review.conftest import cell_ids
+from tests.factories import LabelFactory, MembershipFactory, UserFactory
+from tests.helpers import cell_ids
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_labels_undo_and_adjudication_after_sign_off_are_refused_on_every_path(
 
 def test_the_signed_record_outlives_a_row_written_behind_the_services(signed, alice, lab_a):
     first = cell_ids(signed)[0]
-    Label.objects.create(cell_id=first, user=alice, value="all", kind=LabelKind.ADJUDICATION)
+    LabelFactory(cell_id=first, user=alice, value="all", kind=LabelKind.ADJUDICATION)
     labels = dict(final_labelled_cells(project=lab_a).values_list("pk", "final_label"))
     assert labels[first] == "hem"
 

@@ -4,29 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from allreview.cases.ingest import IncomingFile
-from allreview.cases.models import Case, CaseStatus
-from allreview.cases.services import case_upload
-from allreview.review.services.labels import label_set
-from allreview.review.services.signoff import case_sign_off
 from allreview.training import execution as training_execution
 from allreview.training.models import TrainingPolicy
-
-
-def signed_off_case(
-    *, project, user, patient: str, label: str, n: int, seed: int, cell_bytes
-) -> Case:
-    files = [
-        IncomingFile(f"{patient}_{i}.png", cell_bytes(seed * 100 + i, label=label))
-        for i in range(n)
-    ]
-    case = case_upload(project=project, user=user, patient_code=patient, files=files)
-    for cell in case.cells.all():
-        label_set(cell=cell, user=user, value=label)
-    # signed through the service: retraining reads the labels its sign-off recorded
-    Case.objects.filter(pk=case.pk).update(status=CaseStatus.IN_REVIEW)
-    case_sign_off(case=case, user=user)
-    return case
+from tests.helpers import signed_off_case
 
 
 @pytest.fixture

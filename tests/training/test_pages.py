@@ -8,8 +8,7 @@ from django.test import Client
 from allreview.audit.models import AuditEvent
 from allreview.projects.models import Role
 from allreview.training.models import ModelScore, RunStatus, TrainingRun
-from tests.cases.helpers import make_model_version
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, ModelVersionFactory, UserFactory
 
 
 def client_for(user) -> Client:
@@ -71,7 +70,7 @@ def test_admin_rolls_back_with_a_reason_and_it_is_audited_with_the_project(lab_a
     from allreview.mlmodels.selectors import model_version_production
     from allreview.mlmodels.services import model_version_promote
 
-    old, new = make_model_version("old", project=lab_a), make_model_version("new", project=lab_a)
+    old, new = ModelVersionFactory(name="old", project=lab_a), ModelVersionFactory(name="new", project=lab_a)
     model_version_promote(version=old, project=lab_a)
     model_version_promote(version=new, project=lab_a)
     client = client_for(admin_of_lab_a)
@@ -94,7 +93,7 @@ def test_admin_rolls_back_with_a_reason_and_it_is_audited_with_the_project(lab_a
 def test_reviewer_may_look_but_not_retrain_or_promote(lab_a):
     reviewer = UserFactory(username="rita")
     MembershipFactory(project=lab_a, user=reviewer, role=Role.REVIEWER)
-    version = make_model_version()
+    version = ModelVersionFactory()
     client = client_for(reviewer)
     assert client.get(f"/projects/{lab_a.pk}/models/").status_code == 200
     assert client.post(f"/projects/{lab_a.pk}/training/request/").status_code == 403
@@ -114,7 +113,7 @@ def test_registry_lists_scores_without_a_query_per_version(
     lab_a, alice, django_assert_max_num_queries
 ):
     for i in range(5):
-        version = make_model_version(f"v{i}")
+        version = ModelVersionFactory(name=f"v{i}")
         ModelScore.objects.create(
             model_version=version,
             project=lab_a,

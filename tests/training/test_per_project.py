@@ -19,9 +19,14 @@ from allreview.mlmodels.services import model_version_promote, model_version_reg
 from allreview.projects.models import Role
 from allreview.training import gate as training_gate
 from allreview.training import runs as training_runs
-from allreview.training.models import RunStatus, TrainingPolicy, TrainingRun
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import MembershipFactory, UserFactory
+from allreview.training.models import RunStatus, TrainingPolicy
+from tests.factories import (
+    CellFactory,
+    MembershipFactory,
+    ModelVersionFactory,
+    TrainingRunFactory,
+    UserFactory,
+)
 
 
 def client_for(user) -> Client:
@@ -40,9 +45,9 @@ def admin_of_b(lab_b):
 @pytest.fixture
 def two_labs(lab_a, lab_b):
     """Lab A runs its own private version; both labs could deploy the shared one."""
-    shared = make_model_version("shared-base")
-    a_own = make_model_version("a-private", project=lab_a)
-    b_own = make_model_version("b-private", project=lab_b)
+    shared = ModelVersionFactory(name="shared-base")
+    a_own = ModelVersionFactory(name="a-private", project=lab_a)
+    b_own = ModelVersionFactory(name="b-private", project=lab_b)
     model_version_promote(version=shared, reason="installation default")
     model_version_promote(version=a_own, project=lab_a, reason="lab A's model")
     return SimpleNamespace(shared=shared, a_own=a_own, b_own=b_own)
@@ -52,7 +57,7 @@ def test_promoting_in_b_leaves_as_model_and_cases_untouched(
     lab_a, lab_b, alice, admin_of_b, two_labs, monkeypatch, django_capture_on_commit_callbacks
 ):
     case_a = Case.objects.create(project=lab_a, patient_code="A-1", status=CaseStatus.IN_REVIEW)
-    make_cells(case_a, 2, model_version=two_labs.a_own)
+    CellFactory.create_for_case(case_a, 2, model_version=two_labs.a_own)
     Case.objects.filter(pk=case_a.pk).update(status=CaseStatus.IN_REVIEW)
     reclassified: list[int] = []
     monkeypatch.setattr(
@@ -135,7 +140,7 @@ def test_cases_wait_for_a_model_per_project(lab_a, lab_b, alice, bob, monkeypatc
         )
         for p in (lab_a, lab_b)
     }
-    model_version_promote(version=make_model_version("a", project=lab_a), project=lab_a)
+    model_version_promote(version=ModelVersionFactory(name="a", project=lab_a), project=lab_a)
     assert cases_classify_waiting() == 1
     assert enqueued == [waiting[lab_a.pk].pk]  # lab B has no model yet: it keeps waiting
     assert Case.objects.get(pk=waiting[lab_b.pk].pk).status_detail == NO_MODEL_NOTICE
@@ -145,7 +150,7 @@ def test_the_gate_in_one_project_moves_only_that_projects_pointer(
     lab_a, lab_b, two_labs, monkeypatch, django_capture_on_commit_callbacks
 ):
     TrainingPolicy.objects.create(project=lab_b, profile="tiny", sensitivity_floor=0.5)
-    run = TrainingRun.objects.create(
+    run = TrainingRunFactory(
         project=lab_b, trigger="manual", profile="tiny", status=RunStatus.RUNNING
     )
     scores = {
@@ -178,7 +183,7 @@ def test_a_rollback_reclassifies_open_cases_as_the_project_says(
     TrainingPolicy.objects.create(project=lab_a, profile="tiny", reclassify_open_cases=reclassify)
     admin = UserFactory(username="ada")
     MembershipFactory(project=lab_a, user=admin, role=Role.ADMIN)
-    newer = make_model_version("a-newer", project=lab_a)
+    newer = ModelVersionFactory(name="a-newer", project=lab_a)
     model_version_promote(version=newer, project=lab_a, reason="r")
     reclassified: list[int] = []
     monkeypatch.setattr("allreview.cases.tasks.cases_reclassify_open.delay", reclassified.append)

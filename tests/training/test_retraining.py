@@ -27,6 +27,7 @@ from allreview.training.models import (
     TrainingRun,
 )
 from allreview.training.runs import RunRefused, training_run_request
+from tests.factories import TrainingRunFactory
 
 
 def test_beat_task_trains_scores_and_promotes_a_new_version_the_worker_then_uses(
@@ -90,9 +91,9 @@ def test_only_one_run_at_a_time_per_project(reviewed_project):
 def test_the_database_lock_holds_even_when_the_check_is_raced(reviewed_project, monkeypatch):
     from django.db import IntegrityError, transaction
 
-    TrainingRun.objects.create(project=reviewed_project, trigger="manual", profile="tiny")
+    TrainingRunFactory(project=reviewed_project, trigger="manual", profile="tiny")
     with pytest.raises(IntegrityError), transaction.atomic():
-        TrainingRun.objects.create(project=reviewed_project, trigger="manual", profile="tiny")
+        TrainingRunFactory(project=reviewed_project, trigger="manual", profile="tiny")
 
 
 def test_a_run_with_nothing_new_is_skipped_and_says_why(
@@ -190,7 +191,7 @@ def test_frozen_set_takes_patients_by_their_majority_class_and_leaves_two_to_tra
     lab_a, alice, cell_bytes
 ):
     from allreview.review.services.signoff import case_sign_off
-    from tests.training.conftest import signed_off_case
+    from tests.helpers import signed_off_case
 
     TrainingPolicy.objects.create(project=lab_a, profile="tiny", evaluation_share=0.5)
     for i, patient in enumerate(["M1", "M2", "M3", "M4"]):
@@ -238,7 +239,7 @@ def test_frozen_set_takes_patients_by_their_majority_class_and_leaves_two_to_tra
 
 
 def test_a_run_with_a_single_patient_is_skipped_and_says_why(lab_a, alice, cell_bytes):
-    from tests.training.conftest import signed_off_case
+    from tests.helpers import signed_off_case
 
     signed_off_case(
         project=lab_a, user=alice, patient="ONE", label="hem", n=3, seed=1, cell_bytes=cell_bytes

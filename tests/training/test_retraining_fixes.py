@@ -19,12 +19,11 @@ from allreview.training import evaluation as training_evaluation
 from allreview.training import execution as training_execution
 from allreview.training import runs as training_runs
 from allreview.training.charts import drift_panels
-from allreview.training.models import RunStatus, RunTrigger, TrainingRun
+from allreview.training.models import RunStatus, RunTrigger
 from allreview.training.scoring import model_version_score
 from allreview.training.selectors import compare_defaults
-from tests.cases.helpers import make_model_version
-from tests.factories import MembershipFactory, UserFactory
-from tests.training.conftest import signed_off_case
+from tests.factories import MembershipFactory, ModelVersionFactory, TrainingRunFactory, UserFactory
+from tests.helpers import signed_off_case
 
 
 def client_for(user) -> Client:
@@ -36,7 +35,7 @@ def client_for(user) -> Client:
 def test_a_run_retried_after_registering_reuses_its_candidate_and_copies_no_second_file(
     lab_a, tiny_checkpoint
 ):
-    run = TrainingRun.objects.create(project=lab_a, trigger="manual", profile="tiny")
+    run = TrainingRunFactory(project=lab_a, trigger="manual", profile="tiny")
     first = training_execution._candidate_register(run, tiny_checkpoint, 10)
     # the worker died before the gate; the retried attempt registers again
     again = training_execution._candidate_register(run, tiny_checkpoint, 10)
@@ -86,7 +85,7 @@ def test_runs_page_is_quiet_once_the_frozen_set_exists(reviewed_project, alice):
 
 
 def test_compare_opens_with_production_against_the_newest_other_version(lab_a, alice):
-    old, production, newest = (make_model_version(n, project=lab_a) for n in ("o", "p", "n"))
+    old, production, newest = (ModelVersionFactory(name=n, project=lab_a) for n in ("o", "p", "n"))
     model_version_promote(version=production, project=lab_a)
     assert compare_defaults(project=lab_a) == (production.pk, newest.pk)
     model_version_promote(version=newest, project=lab_a)
@@ -145,7 +144,7 @@ def test_a_reclassified_case_gets_a_fresh_classified_at(
 def test_a_lead_may_see_shared_models_but_not_promote_them_without_the_admin_role(lab_a):
     lead = UserFactory(username="lea")
     MembershipFactory(project=lab_a, user=lead, role=Role.ADJUDICATOR)
-    shared = make_model_version("shared")
+    shared = ModelVersionFactory(name="shared")
     client = client_for(lead)
     assert client.get(f"/projects/{lab_a.pk}/models/{shared.pk}/").status_code == 200
     url = f"/projects/{lab_a.pk}/models/{shared.pk}/promote/"

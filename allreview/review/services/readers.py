@@ -11,6 +11,7 @@ from django.db import transaction
 from allreview.audit.services import audit_record
 from allreview.cases.models import Case, CaseStatus
 from allreview.projects.access import require
+from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 from allreview.review.errors import CaseLocked
 from allreview.review.models import CaseReader
@@ -92,3 +93,26 @@ def case_assign(*, case: Case, user: Any, assignee: Any | None) -> CaseReader | 
         case_reader_remove(case=case, user=user, reader=user)
         return None
     return case_reader_add(case=case, user=user, reader=assignee)
+
+
+@transaction.atomic
+def project_blinding_set(
+    *, project: Project, user: Any, blind_second_reads: bool, blind_model_call: bool
+) -> None:
+    """An admin sets whether later readers are blinded and whether blinding hides the model's
+    call (audited with the values before and after)."""
+    require(user=user, project_id=project.pk, action=Action.MANAGE)
+    before = {
+        "blind_second_reads": project.blind_second_reads,
+        "blind_model_call": project.blind_model_call,
+    }
+    after = {"blind_second_reads": blind_second_reads, "blind_model_call": blind_model_call}
+    Project.objects.filter(pk=project.pk).update(**after)
+    audit_record(
+        action="project.blinding",
+        actor=user,
+        project_id=project.pk,
+        target=project,
+        before=before,
+        after=after,
+    )

@@ -14,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from allreview.audit.services import audit_record
 from allreview.cases.access import cell_for
 from allreview.cases.models import LabelValue
 from allreview.lib.refusals import (
@@ -30,7 +29,7 @@ from allreview.projects.permissions import Action, role_allows
 from allreview.review.errors import StaleView
 from allreview.review.selectors.adjudication import adjudication_queue as queue_cells
 from allreview.review.selectors.labels import cells_reads
-from allreview.review.services import adjudication
+from allreview.review.services import adjudication, readers
 
 CELLS_PER_PAGE = 50
 
@@ -116,17 +115,11 @@ def _queue_conflict(request: HttpRequest, project_id: int) -> HttpResponse:
 def project_blinding(request: HttpRequest, project_id: int) -> HttpResponse:
     """Admins set whether later readers are blinded and whether blinding hides the model."""
     project = project_for(user=request.user, project_id=project_id, action=Action.MANAGE)
-    before = {"blind_second_reads": project.blind_second_reads}
-    before["blind_model_call"] = project.blind_model_call
-    after = {key: request.POST.get(key) == "on" for key in before}
-    Project.objects.filter(pk=project.pk).update(**after)
-    audit_record(
-        action="project.blinding",
-        actor=request.user,
-        project_id=project.pk,
-        target=project,
-        before=before,
-        after=after,
+    readers.project_blinding_set(
+        project=project,
+        user=request.user,
+        blind_second_reads=request.POST.get("blind_second_reads") == "on",
+        blind_model_call=request.POST.get("blind_model_call") == "on",
     )
     messages.success(request, "Blinding settings saved.")
     return redirect(reverse("review:adjudication_queue", args=[project.pk]))
