@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -32,7 +33,7 @@ class BenchResult:
     pipeline_cells_per_s: float
     ratio: float  # pipeline cells/s * rotations / bare images/s (target >= 0.85)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -55,7 +56,7 @@ def bare_rate(
     return _timed(lambda: model(x), batch, device, seconds)
 
 
-def _timed(step: object, items: int, device: torch.device, seconds: float) -> float:
+def _timed(step: Callable[[], object], items: int, device: torch.device, seconds: float) -> float:
     with torch.inference_mode():
         step()  # warm-up: kernel selection, allocator
         _sync(device)

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -40,7 +40,7 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+def autocast(device: torch.device) -> contextlib.AbstractContextManager[object]:
     """bf16 autocast on CUDA; full precision on the CPU, where bf16 is rarely faster."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -66,13 +66,13 @@ def rotation_logits(
     if device.type == "cuda":
         batch = batch.contiguous(memory_format=torch.channels_last)
     with autocast(device):
-        logits = model(batch).float().view(rotations, n)
+        logits: torch.Tensor = model(batch).float().view(rotations, n)
     return logits.t()
 
 
 def crop_loader(
     images: Sequence[ImageInput], profile: Profile, batch_size: int, num_workers: int, pin: bool
-) -> torch.utils.data.DataLoader:
+) -> torch.utils.data.DataLoader[tuple[torch.Tensor, str]]:
     dataset = CropDataset(
         images, fraction=profile.crop / profile.image_size, size=profile.input_size
     )
@@ -87,7 +87,9 @@ def crop_loader(
     )
 
 
-def iterate_crops(loader: torch.utils.data.DataLoader) -> Iterator[torch.Tensor]:
+def iterate_crops(
+    loader: torch.utils.data.DataLoader[tuple[torch.Tensor, str]],
+) -> Iterator[torch.Tensor]:
     for crops, errors in loader:
         bad = [e for e in errors if e]
         if bad:
@@ -132,9 +134,9 @@ class Predictor:
         self.metadata = _metadata(data)
         model = create_model(self.profile)
         load_model_state(self.path, model, data["model"], self.profile.architecture)
-        self.model = prepare_model(model, self.device).eval()
+        self.model: nn.Module = prepare_model(model, self.device).eval()
         if compile:
-            self.model = torch.compile(self.model)
+            self.model = cast(nn.Module, torch.compile(self.model))
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_count())
         self.batch_size = batch_size or _default_batch(self.profile, self.device)

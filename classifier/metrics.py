@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -194,7 +195,9 @@ def bootstrap_intervals(
         idx = np.concatenate([groups[i] for i in chosen])
         # resampled patients keep distinct names, so a patient drawn twice counts twice
         names = np.concatenate([np.full(len(groups[i]), j) for j, i in enumerate(chosen)])
-        m = compute_metrics(y[idx], p[idx], threshold=threshold, patients=names.astype(str))
+        m = compute_metrics(
+            y[idx], p[idx], threshold=threshold, patients=[str(n) for n in names]
+        )
         for key in INTERVAL_KEYS:
             draws[key].append(getattr(m, key))
     tail = (1 - level) / 2 * 100
@@ -209,7 +212,9 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den) if den else float("nan")
 
 
-def _per_patient(y: np.ndarray, pred: np.ndarray, patients: Sequence[str] | None) -> dict:
+def _per_patient(
+    y: np.ndarray, pred: np.ndarray, patients: Sequence[str] | None
+) -> dict[str, Any]:
     if patients is None:
         return {}
     hits: dict[str, list[bool]] = defaultdict(list)
@@ -236,7 +241,9 @@ def expected_calibration_error(
     return float(ece)
 
 
-def reliability_bins(targets: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> dict:
+def reliability_bins(
+    targets: np.ndarray, probabilities: np.ndarray, bins: int = 10
+) -> dict[str, list[float]]:
     """Per-bin mean probability, observed frequency and count, for the reliability diagram."""
     y, p = np.asarray(targets, float), np.asarray(probabilities, float)
     index = np.minimum((p * bins).astype(int), bins - 1)
@@ -261,10 +268,10 @@ def fit_temperature(logits: np.ndarray, targets: np.ndarray, max_iter: int = 100
     def closure() -> torch.Tensor:
         opt.zero_grad()
         loss = torch.nn.functional.binary_cross_entropy_with_logits(z / log_t.exp(), y)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
         return loss
 
-    opt.step(closure)
+    opt.step(closure)  # type: ignore[no-untyped-call]
     return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 

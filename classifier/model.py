@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import timm
 import torch
@@ -46,7 +46,7 @@ def create_model(profile: Profile, *, pretrained: bool = False) -> nn.Module:
 
 def parameter_groups(model: nn.Module, profile: Profile) -> list[dict[str, Any]]:
     """Three Adam groups as in the paper: stem + stage 1, stages 2-4, head."""
-    head_ids = {id(p) for p in model.get_classifier().parameters()}
+    head_ids = {id(p) for p in classifier_head(model).parameters()}
     groups: dict[str, list[nn.Parameter]] = {"stem": [], "body": [], "head": []}
     for name, param in model.named_parameters():
         if id(param) in head_ids:
@@ -96,8 +96,14 @@ def init_state_dict(path: Path, model: nn.Module) -> dict[str, torch.Tensor]:
     return state
 
 
+def classifier_head(model: nn.Module) -> nn.Module:
+    """The network's last layer, as timm's models name it."""
+    head: nn.Module = cast(Any, model).get_classifier()
+    return head
+
+
 def _classifier_names(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    classifier = model.get_classifier()
+    classifier = classifier_head(model)
     return [(n, m) for n, m in model.named_modules() if m is classifier and n]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -11,12 +12,16 @@ matplotlib.use("Agg")  # no display on servers and workers
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
 from classifier.metrics import reliability_bins  # noqa: E402
 
+if TYPE_CHECKING:
+    from classifier.train import EpochReport
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+
+def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -24,7 +29,7 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def training_curves(history: Sequence[object], path: Path, title: str = "") -> Path:
+def training_curves(history: Sequence[EpochReport], path: Path, title: str = "") -> Path:
     """Loss (train, validation) and validation weighted F1 / AUC per epoch."""
     epochs = [h.epoch for h in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
@@ -43,7 +48,7 @@ def training_curves(history: Sequence[object], path: Path, title: str = "") -> P
 
 def confusion_figure(
     confusion: Sequence[Sequence[int]], title: str = "confusion matrix"
-) -> plt.Figure:
+) -> Figure:
     """Rows: true hem/all; columns: predicted hem/all."""
     cm = np.asarray(confusion)
     fig, ax = plt.subplots(figsize=(3.8, 3.4))
@@ -76,7 +81,7 @@ def roc_plot(targets: Sequence[int], probabilities: Sequence[float], path: Path)
     return _save(fig, path)
 
 
-def reliability_figure(targets: Sequence[int], probabilities: Sequence[float]) -> plt.Figure:
+def reliability_figure(targets: Sequence[int], probabilities: Sequence[float]) -> Figure:
     """Observed blast frequency against predicted probability; the diagonal is perfect."""
     fig, ax = plt.subplots(figsize=(3.8, 3.6))
     ax.plot([0, 1], [0, 1], "--", color="grey")

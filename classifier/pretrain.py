@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import timm
 import torch
@@ -106,7 +107,7 @@ def main(
     started = time.perf_counter()
     crops = _crops(config.images, profile)
     backbone = timm.create_model(profile.architecture, pretrained=False, num_classes=0).to(device)
-    width = backbone.num_features
+    width = int(cast(Any, backbone).num_features)
     head = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 64)).to(device)
     params = [*backbone.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=1e-4)
@@ -126,7 +127,7 @@ def main(
                 config.temperature,
             )
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
             optimizer.step()
             total, steps = total + float(loss.detach()), steps + 1
         losses.append(total / max(steps, 1))

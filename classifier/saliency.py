@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import cast
 
 import numpy as np
 import torch
@@ -22,8 +23,8 @@ def _target_layer(model: nn.Module, input_size: int) -> nn.Module:
     the class signal, fine enough to point at part of a cell (layer4 of tiny is 2x2)."""
     for name, stride in (("layer4", 32), ("layer3", 16), ("layer2", 8)):
         if input_size / stride >= 7:
-            return getattr(model, name)[-1]
-    return model.layer1[-1]
+            return cast(nn.Sequential, getattr(model, name))[-1]
+    return cast(nn.Sequential, model.layer1)[-1]
 
 
 def _display_crop(image: Image.Image, fraction: float) -> Image.Image:

@@ -117,7 +117,8 @@ def jitter_tone(tone: StainTone, rng: np.random.Generator, spread: float = 0.35)
 def _saturate(od: np.ndarray, factor: float) -> np.ndarray:
     # Pulling the channels towards their mean makes the stain greyer, pushing away more vivid.
     mean = od.mean()
-    return mean + (od - mean) * factor
+    result: np.ndarray = mean + (od - mean) * factor
+    return result
 
 
 def _triple(values: np.ndarray) -> tuple[float, float, float]:
@@ -237,7 +238,8 @@ def _resize_float(values: np.ndarray, size: int, method: Image.Resampling) -> np
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
+    result: np.ndarray = x * x * (3 - 2 * x)
+    return result
 
 
 def _nucleus_concentration(

@@ -9,13 +9,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import timm
 import torch
 from scipy.special import expit
+from timm.utils.model_ema import ModelEmaV3
 from torch import nn
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from classifier.checkpoint import load_checkpoint, load_model_state, save_checkpoint
@@ -40,6 +42,9 @@ from classifier.metrics import choose_threshold, compute_metrics, fit_temperatur
 from classifier.model import create_model, load_init_weights, parameter_groups
 from classifier.profiles import Profile, get_profile
 from classifier.transforms import to_input, train_augmentation
+
+# One item of a training or validation set (a crop, its target, its error text); loaders batch them.
+Item = tuple[torch.Tensor, float, str]
 
 PRELOAD_BUDGET = 3 << 30  # bytes of decoded crops kept in memory
 
@@ -116,7 +121,7 @@ class Evaluation:
 
 def train_one_epoch(
     model: nn.Module,
-    loader: torch.utils.data.DataLoader,
+    loader: DataLoader[Item],
     optimizer: torch.optim.Optimizer,
     loss_fn: nn.Module,
     profile: Profile,
@@ -124,7 +129,7 @@ def train_one_epoch(
     *,
     max_steps: int | None = None,
     progress: bool = False,
-    ema: nn.Module | None = None,
+    ema: ModelEmaV3 | None = None,
 ) -> float:
     """One pass over the training loader; returns the mean loss."""
     model.train()
@@ -167,7 +172,7 @@ def _mixup(x: torch.Tensor, y: torch.Tensor, profile: Profile) -> tuple[torch.Te
 
 def evaluate(
     model: nn.Module,
-    loader: torch.utils.data.DataLoader,
+    loader: DataLoader[Item],
     loss_fn: nn.Module,
     profile: Profile,
     device: torch.device,
@@ -198,7 +203,7 @@ def _raise_first(errors: Sequence[str]) -> None:
 
 def load_data(
     config: TrainConfig, profile: Profile, device: torch.device
-) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
+) -> tuple[DataLoader[Item], DataLoader[Item]]:
     fraction = profile.crop / profile.image_size
     n = len(config.train) + len(config.val)
     preload = config.preload
@@ -207,25 +212,32 @@ def load_data(
     workers = config.num_workers
     if workers is None:
         workers = 0 if preload and device.type == "cpu" else min(8, cpu_count())
-    common = dict(fraction=fraction, size=profile.input_size, preload=preload)
-    train_set = TrainDataset(config.train, augment=train_augmentation(profile), **common)
-    val_set = TrainDataset(config.val, augment=None, **common)
+    size = profile.input_size
+    train_set = TrainDataset(
+        config.train,
+        augment=train_augmentation(profile),
+        fraction=fraction,
+        size=size,
+        preload=preload,
+    )
+    val_set = TrainDataset(config.val, augment=None, fraction=fraction, size=size, preload=preload)
     batch = config.batch_size or profile.batch_size
-    loader_args = dict(num_workers=workers, pin_memory=device.type == "cuda")
+    pin = device.type == "cuda"
     generator = torch.Generator()
     sampler = (
         PatientBalancedSampler(config.train, generator) if profile.sampler == "patients" else None
     )
-    train_loader = torch.utils.data.DataLoader(
+    train_loader = DataLoader(
         train_set,
         batch_size=batch,
         shuffle=sampler is None,
         sampler=sampler,
         drop_last=profile.drop_last and len(train_set) > batch,
         generator=generator,
-        **loader_args,
+        num_workers=workers,
+        pin_memory=pin,
     )
-    val_loader = torch.utils.data.DataLoader(val_set, batch_size=batch, **loader_args)
+    val_loader = DataLoader(val_set, batch_size=batch, num_workers=workers, pin_memory=pin)
     return train_loader, val_loader
 
 
@@ -235,7 +247,7 @@ class _State:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     init: str
-    ema: nn.Module | None = None  # timm's ModelEmaV3 when the profile asks for it
+    ema: ModelEmaV3 | None = None  # a moving average when the profile asks for it
     start_epoch: int = 0
     best_f1: float = -math.inf
     history: list[EpochReport] = field(default_factory=list)
@@ -249,7 +261,7 @@ def _build_state(config: TrainConfig, profile: Profile, device: torch.device) ->
     optimizer_class = torch.optim.AdamW if profile.optimizer == "adamw" else torch.optim.Adam
     optimizer = optimizer_class(parameter_groups(model, profile), weight_decay=profile.weight_decay)
     scheduler = _scheduler(optimizer, profile, config.epochs or profile.epochs)
-    ema = timm.utils.ModelEmaV3(model, decay=profile.ema_decay) if profile.ema_decay else None
+    ema = ModelEmaV3(model, decay=profile.ema_decay) if profile.ema_decay else None
     state = _State(model, optimizer, scheduler, init, ema)
     last = config.output / "last.pt"
     if config.resume and last.is_file():
@@ -286,7 +298,8 @@ def _scheduler(
 
 def _shipped(state: _State) -> nn.Module:
     """The weights that are evaluated and shipped: the moving average when there is one."""
-    return state.ema.module if state.ema is not None else state.model
+    shipped: nn.Module = state.ema.module if state.ema is not None else state.model
+    return shipped
 
 
 def _resume(state: _State, path: Path, profile: Profile) -> None:
@@ -295,7 +308,7 @@ def _resume(state: _State, path: Path, profile: Profile) -> None:
         path, state.model, data.get("train_model", data["model"]), profile.architecture
     )
     if state.ema is not None:
-        load_model_state(path, state.ema.module, data["model"], profile.architecture)
+        load_model_state(path, cast(nn.Module, state.ema.module), data["model"], profile.architecture)
     state.optimizer.load_state_dict(data["optimizer"])
     state.scheduler.load_state_dict(data["scheduler"])
     state.start_epoch = int(data["epoch"])
@@ -366,7 +379,7 @@ def _run_epoch(
     device: torch.device,
     state: _State,
     *,
-    loaders: tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader],
+    loaders: tuple[DataLoader[Item], DataLoader[Item]],
     loss_fn: nn.Module,
     epoch: int,
     epochs: int,
@@ -450,7 +463,9 @@ def _payload(base: dict[str, Any], state: _State, epoch: int, **extra: Any) -> d
     }
 
 
-def _save_epoch(config: TrainConfig, state: _State, base: dict, report: EpochReport) -> None:
+def _save_epoch(
+    config: TrainConfig, state: _State, base: dict[str, Any], report: EpochReport
+) -> None:
     payload = _payload(base, state, report.epoch, best_epoch=_best_epoch(state))
     save_checkpoint(config.output / "last.pt", payload)
     if report.best:
@@ -467,7 +482,7 @@ def _finish(
     profile: Profile,
     device: torch.device,
     state: _State,
-    val_loader: torch.utils.data.DataLoader,
+    val_loader: DataLoader[Item],
     loss_fn: nn.Module,
     base: dict[str, Any],
 ) -> TrainResult:

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import F, OuterRef, Q, Subquery
 
 from allreview.cases.models import Case, CaseStatus, Label, LabelKind, LabelValue, Prediction
+from allreview.lib.users import AnyUser
 from allreview.projects.models import Project
 from allreview.review.models import SignedCell, SignOff
 from allreview.review.selectors.reading import blinded_open_case_ids
@@ -32,7 +33,7 @@ class Reads:
         return sorted({reader for values in self.labels.values() for reader in values})
 
 
-def project_reads(*, project: Project, viewer: Any = None) -> Reads:
+def project_reads(*, project: Project, viewer: AnyUser | None = None) -> Reads:
     """Reads of the project's cells: a signed-off case as its newest sign-off recorded it
     (SignedCell: each labeller's newest read, the signed model version's call, the month of
     sign-off), an open case as it stands (newest reads, the case model's call, the month of
@@ -65,7 +66,7 @@ def _signed_reads(reads: Reads, project: Project) -> None:
             reads.model[cell_id] = model_label
 
 
-def _open_reads(reads: Reads, project: Project, viewer: Any) -> None:
+def _open_reads(reads: Reads, project: Project, viewer: AnyUser | None) -> None:
     cases = Case.objects.filter(project=project).exclude(status=CaseStatus.SIGNED_OFF)
     if viewer is not None:
         cases = cases.exclude(pk__in=blinded_open_case_ids(user=viewer))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -14,7 +15,7 @@ from allreview.projects.permissions import Action
 
 @login_required
 @require_GET
-def agreement(request: HttpRequest, project_id: int) -> HttpResponse:
+def agreement(request: HttpRequest, project_id: int) -> HttpResponseBase:
     project = project_for(user=request.user, project_id=project_id, action=Action.ADJUDICATE)
     reads = project_reads(project=project, viewer=request.user)
     rows = agreement_rows(reads)

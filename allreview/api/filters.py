@@ -14,7 +14,7 @@ import django_filters
 from allreview.cases.models import Case, Prediction
 
 
-class CaseFilter(django_filters.FilterSet):
+class CaseFilter(django_filters.FilterSet):  # type: ignore[misc]  # django-filter has no types
     project = django_filters.NumberFilter(field_name="project_id")
 
     class Meta:
@@ -22,7 +22,7 @@ class CaseFilter(django_filters.FilterSet):
         fields = ["project", "status", "patient_code"]
 
 
-class PredictionFilter(django_filters.FilterSet):
+class PredictionFilter(django_filters.FilterSet):  # type: ignore[misc]  # no types either
     cell = django_filters.NumberFilter(field_name="cell_id")
     cell__case = django_filters.NumberFilter(field_name="cell__case_id")
     model_version = django_filters.NumberFilter(field_name="model_version_id")

@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 
+from allreview.lib.users import user_pk
 from allreview.mlmodels.models import ModelStatus, ModelVersion
 from allreview.mlmodels.selectors import model_statuses, model_versions_visible
 from allreview.projects.access import project_for
@@ -47,7 +48,8 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         statuses = self.context.get("statuses")
         if statuses is None:
             return None
-        return statuses.get(version.pk, ModelStatus.CANDIDATE)
+        status: str = statuses.get(version.pk, ModelStatus.CANDIDATE)
+        return status
 
 
 PROJECT_PARAMETER = OpenApiParameter(
@@ -76,7 +78,7 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
             return model_versions_visible(project=project).order_by("-created_at", "-id")
         user = self.request.user
         visible = Q(project_id__in=project_ids_for(user=user))
-        if Membership.objects.filter(user_id=user.pk).exists():
+        if Membership.objects.filter(user_id=user_pk(user)).exists():
             visible |= Q(project__isnull=True)  # shared base models: for members of a project
         return ModelVersion.objects.filter(visible).order_by("-created_at", "-id")
 

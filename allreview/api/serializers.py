@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from rest_framework import serializers
 
 from allreview.cases.models import Case, Cell, Label, LabelValue, Prediction
+from allreview.mlmodels.models import ModelVersion
 from allreview.projects.models import Project
 
 
@@ -16,8 +18,12 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class CaseSerializer(serializers.ModelSerializer):
-    project = serializers.PrimaryKeyRelatedField(read_only=True)
-    model_version = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    project: serializers.PrimaryKeyRelatedField[Project] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+    model_version: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     n_cells = serializers.IntegerField(read_only=True)
     n_predicted_blasts = serializers.IntegerField(read_only=True)
     n_reviewed = serializers.IntegerField(read_only=True)
@@ -26,7 +32,7 @@ class CaseSerializer(serializers.ModelSerializer):
     # A blinded reader must not learn how far the others are, nor the model's tally.
     BLINDED_FIELDS = ("n_predicted_blasts", "n_reviewed")
 
-    def to_representation(self, instance: Case) -> dict:
+    def to_representation(self, instance: Case) -> dict[str, Any]:
         data = super().to_representation(instance)
         if getattr(instance, "viewer_blinded", False):
             data.update(dict.fromkeys(self.BLINDED_FIELDS))
@@ -101,7 +107,7 @@ class CellSerializer(serializers.ModelSerializer):
             "current_label",
         ]
 
-    def to_representation(self, instance: Cell) -> dict:
+    def to_representation(self, instance: Cell) -> dict[str, Any]:
         data = super().to_representation(instance)
         view = self.context.get("view")
         if view is None or view.truth_hidden:
@@ -109,11 +115,12 @@ class CellSerializer(serializers.ModelSerializer):
         return data
 
 
-def cell_values(cells: QuerySet[Cell]) -> QuerySet[Cell]:
+def cell_values(cells: QuerySet[Cell]) -> QuerySet[Cell, dict[str, Any]]:
     """A case's cells as plain rows with CellSerializer's keys, values and types (a test
     compares them with the cell detail, which uses CellSerializer). Building 500 model instances
     and running the serializer's fields on each took longer than the query."""
-    return cells.values(*CellSerializer.Meta.fields)
+    rows: QuerySet[Cell, dict[str, Any]] = cells.values(*CellSerializer.Meta.fields)
+    return rows
 
 
 def cell_rows(page: list[dict[str, Any]], *, truth_hidden: bool) -> list[dict[str, Any]]:
@@ -125,7 +132,9 @@ def cell_rows(page: list[dict[str, Any]], *, truth_hidden: bool) -> list[dict[st
 
 
 class PredictionSerializer(serializers.ModelSerializer):
-    model_version = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    model_version: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
 
     class Meta:
         model = Prediction
@@ -141,7 +150,9 @@ class PredictionSerializer(serializers.ModelSerializer):
 
 
 class LabelSerializer(serializers.ModelSerializer):
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Label

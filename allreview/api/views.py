@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -20,6 +21,7 @@ from allreview.cases.access import visible_cases, visible_cells, visible_predict
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, Cell, Prediction
 from allreview.cases.selectors import case_upload_warnings
+from allreview.lib.users import AnyUser
 from allreview.projects.access import project_for, require_somewhere, visible_projects
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
@@ -119,7 +121,9 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         view, cells = _cells_as_seen(case, request.user)
         paginator = cell_paginator(request, self.paginator)
         page = paginator.paginate_queryset(s.cell_values(cells), request, view=self)
-        return paginator.get_paginated_response(s.cell_rows(page, truth_hidden=view.truth_hidden))
+        rows = s.cell_rows(list(page or []), truth_hidden=view.truth_hidden)
+        response: Response = paginator.get_paginated_response(rows)
+        return response
 
 
 def _upload_project_before_body(request: Request) -> Project | None:
@@ -136,7 +140,9 @@ def _upload_project_before_body(request: Request) -> Project | None:
     return project_for(user=request.user, project_id=int(raw), action=Action.UPLOAD)
 
 
-def _cells_as_seen(case: Any, user: Any) -> tuple[reading.ReadingView, Any]:
+def _cells_as_seen(
+    case: Case, user: AnyUser
+) -> tuple[reading.ReadingView, QuerySet[Cell]]:
     """The case's cells as the reading view lets the user see them: a blinded reader's own
     reads, no imported truth and, where the project says so, no model values."""
     view = reading.reading_view(case=case, user=user)

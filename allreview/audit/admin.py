@@ -45,15 +45,17 @@ def admin_state(obj: models.Model) -> dict[str, Any]:
 
 def project_id_of(obj: models.Model) -> int | None:
     if obj._meta.label_lower == "projects.project":
-        return obj.pk
-    return getattr(obj, "project_id", None)
+        return int(obj.pk)
+    project_id: int | None = getattr(obj, "project_id", None)
+    return project_id
 
 
 def case_id_of(obj: models.Model) -> int | None:
     """So that the case's own audit page shows what the admin did to it."""
     if obj._meta.label_lower == "cases.case":
-        return obj.pk
-    return getattr(obj, "case_id", None)
+        return int(obj.pk)
+    case_id: int | None = getattr(obj, "case_id", None)
+    return case_id
 
 
 def admin_change_record(

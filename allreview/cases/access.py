@@ -9,9 +9,10 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from allreview.cases.models import Case, Cell, Prediction
+from allreview.lib.users import AnyUser
 from allreview.projects.access import require
 from allreview.projects.permissions import Action
-from allreview.projects.selectors import AnyUser, project_ids_for
+from allreview.projects.selectors import project_ids_for
 
 
 def visible_cases(*, user: AnyUser) -> QuerySet[Case]:

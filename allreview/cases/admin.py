@@ -67,7 +67,7 @@ class CellAdmin(ReadOnlyAdmin):
 
     @admin.display(description="stored image")
     def stored_image(self, cell: Cell) -> str:
-        return cell.image.name
+        return str(cell.image.name)
 
 
 @admin.register(Prediction)

@@ -181,7 +181,8 @@ def predictions_store(
 
 def _read(name: str) -> bytes:
     with default_storage.open(name, "rb") as handle:
-        return handle.read()
+        data: bytes = handle.read()
+    return data
 
 
 def case_reclassify(*, case_id: int) -> None:

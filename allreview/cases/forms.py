@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
 from allreview.cases.models import pseudonym_validator
 from allreview.cases.pseudonyms import validate_patient_code
@@ -38,10 +39,12 @@ class CaseUploadForm(forms.Form):
         help_text="Pseudonymous code only: never a name, a date of birth or a record number.",
     )
     specimen_id = forms.CharField(max_length=64, required=False, validators=[pseudonym_validator])
-    files = MultipleFileField(help_text="Cell images (BMP, PNG, JPEG, TIFF) or zip archives.")
+    files = MultipleFileField(  # type: ignore[assignment]  # Django names the form's files so too
+        help_text="Cell images (BMP, PNG, JPEG, TIFF) or zip archives."
+    )
 
-    def __init__(self, *args: Any, projects: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, projects: QuerySet[Project], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = projects
+        cast("forms.ModelChoiceField[Project]", self.fields["project"]).queryset = projects
         if projects.count() == 1:
             self.fields["project"].initial = projects.first()

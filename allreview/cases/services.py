@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
@@ -35,6 +36,7 @@ from allreview.cases.models import (
 )
 from allreview.cases.pseudonyms import validate_patient_code
 from allreview.lib.queueing import enqueue_on_commit, task_send
+from allreview.lib.users import AnyUser
 from allreview.projects.access import require
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
@@ -46,9 +48,11 @@ EXTENSION_BY_FORMAT = {"BMP": "bmp", "PNG": "png", "JPEG": "jpg", "TIFF": "tif"}
 
 def validate_case_fields(*, patient_code: str, specimen_id: str) -> None:
     errors: dict[str, list[str]] = {}
-    checks = (("patient_code", patient_code, validate_patient_code),)
+    checks: list[tuple[str, str, Callable[[str], None]]] = [
+        ("patient_code", patient_code, validate_patient_code)
+    ]
     if specimen_id:
-        checks += (("specimen_id", specimen_id, pseudonym_validator),)
+        checks.append(("specimen_id", specimen_id, pseudonym_validator))
     for field_name, value, validate in checks:
         try:
             validate(value)
@@ -61,7 +65,7 @@ def validate_case_fields(*, patient_code: str, specimen_id: str) -> None:
 def case_upload(
     *,
     project: Project,
-    user: Any,
+    user: AnyUser,
     patient_code: str,
     specimen_id: str = "",
     files: list[IncomingFile],
@@ -91,7 +95,7 @@ def case_upload(
 def _case_store(
     *,
     project: Project,
-    user: Any,
+    user: AnyUser,
     patient_code: str,
     specimen_id: str,
     accepted: list[AcceptedImage],
@@ -104,7 +108,7 @@ def _case_store(
                 project=project,
                 patient_code=patient_code,
                 specimen_id=specimen_id,
-                uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+                uploaded_by=user if isinstance(user, User) else None,
                 status=CaseStatus.QUEUED,
                 progress_total=len(accepted),
             )
@@ -206,7 +210,7 @@ def cases_reclassify_open(*, project_id: int) -> int:
     return sum(task_send(tasks.case_reclassify, case_id) for case_id in open_cases)
 
 
-def case_retry(*, case: Case, user: Any) -> Case:
+def case_retry(*, case: Case, user: AnyUser) -> Case:
     """Queue a failed case again, or one whose worker died (its claim's lease lapsed); its
     predictions so far are kept (the task skips them)."""
     require(user=user, project_id=case.project_id, action=Action.RETRY)

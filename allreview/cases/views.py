@@ -16,6 +16,7 @@ from allreview.cases import selectors, services
 from allreview.cases.access import case_for
 from allreview.cases.forms import CaseUploadForm
 from allreview.cases.ingest import IncomingFile, UploadRejected
+from allreview.cases.models import Case
 from allreview.lib.refusals import REFUSALS, refusal_page
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
@@ -55,7 +56,7 @@ def case_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/case_upload.html", context, status=status)
 
 
-def _upload_messages(request: HttpRequest, case: Any) -> None:
+def _upload_messages(request: HttpRequest, case: Case) -> None:
     case.refresh_from_db(fields=["enqueued_at"])  # the on-commit send has run by now
     if case.enqueued_at is None:
         messages.warning(

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import F
 
 from allreview.cases.models import Cell, Label, LabelKind, Prediction
+from allreview.lib.users import AnyUser
 from allreview.projects.models import Project
 from allreview.review.selectors.final import signed_label_subquery, signed_sign_off_subquery
 from allreview.review.selectors.reading import blinded_open_case_ids
@@ -52,7 +53,7 @@ def export_columns(*, project: Project) -> tuple[list[str], list[str]]:
 
 
 def export_cells(
-    *, project: Project, final_only: bool = False, viewer: Any = None
+    *, project: Project, final_only: bool = False, viewer: AnyUser | None = None
 ) -> Iterator[ExportCell]:
     """Every cell of the project; the final label is the one its case's sign-off recorded
     (none while the case is open). With a viewer who reads a case blinded, that case's cells
@@ -95,7 +96,7 @@ def export_cells(
             return
         chunk = [ExportCell(*row) for row in rows]
         _attach(chunk)
-        if hidden:
+        if hidden and viewer is not None:
             _blind(chunk, hidden, viewer.get_username())
         yield from chunk
         last_id = rows[-1][0]

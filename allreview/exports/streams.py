@@ -6,7 +6,7 @@ import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.files.storage import default_storage
 
@@ -89,7 +89,7 @@ def cnmc_name(cell: ExportCell) -> str:
 def cnmc_zip(cells: Iterable[ExportCell]) -> Iterator[bytes]:
     """Images already compressed are stored, not deflated; the zip is written as it streams."""
     sink = _Chunks()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:
+    with zipfile.ZipFile(cast(IO[bytes], sink), "w", zipfile.ZIP_STORED) as archive:
         for cell in cells:
             with (
                 default_storage.open(cell.image, "rb") as source,

@@ -104,7 +104,7 @@ class ArchiveRejected(ValueError):
         return self._message()
 
 
-def is_zip(data_or_file: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike) -> bool:
+def is_zip(data_or_file: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str]) -> bool:
     """True when the content starts like a zip archive, whatever the file is called."""
     return _head(data_or_file, 4) in _ZIP_MAGIC
 
@@ -350,10 +350,10 @@ def _content_problem(
     return _ratio_problem(size, info.compress_size, limits)
 
 
-def _head(source: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike, n: int) -> bytes:
+def _head(source: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str], n: int) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source[:n])
-    if isinstance(source, str | os.PathLike):
+    if isinstance(source, str | os.PathLike[str]):
         with open(source, "rb") as fh:
             return fh.read(n)
     start = source.tell()  # leave the caller's stream where it was

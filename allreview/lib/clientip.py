@@ -15,7 +15,7 @@ from django.conf import settings
 
 
 def client_ip(request: Any) -> str:
-    remote = request.META.get("REMOTE_ADDR", "")
+    remote = str(request.META.get("REMOTE_ADDR", ""))
     count = settings.TRUSTED_PROXY_COUNT
     if count <= 0:
         return remote

@@ -12,8 +12,9 @@ import io
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = frozenset({"BMP", "PNG", "JPEG", "TIFF"})
 _ALLOWED_LIST = "BMP, PNG, JPEG, TIFF"
@@ -186,7 +187,7 @@ def _open(data: bytes) -> Image.Image:
         foreign = sniff_foreign_format(data)
         if foreign:
             raise ImageRejected(f"format {foreign} not accepted ({_ALLOWED_LIST})") from exc
-        if isinstance(exc, Image.UnidentifiedImageError):
+        if isinstance(exc, UnidentifiedImageError):
             raise ImageRejected("not an image") from exc
         raise ImageRejected(f"unreadable image header ({exc})") from exc
     if img.format not in ALLOWED_FORMATS:  # e.g. a multi-picture JPEG opens as MPO
@@ -286,7 +287,7 @@ def _to_resizable_mode(img: Image.Image) -> Image.Image:
 def _stretch_to_l(img: Image.Image) -> Image.Image:
     # 16/32-bit and float data rarely fill their range; stretch to 8 bits so the thumbnail shows it.
     img = img.convert("F")
-    low, high = img.getextrema()
+    low, high = cast(tuple[float, float], img.getextrema())  # one band: (low, high)
     scale = 255.0 / (high - low) if high > low else 0.0
     return img.point(lambda v: (v - low) * scale).convert("L")
 

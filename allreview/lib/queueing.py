@@ -43,9 +43,7 @@ def task_send(task: Any, *args: int) -> bool:
     return True
 
 
-def enqueue_on_commit(
-    task: Any, *args: int, then: Callable[[bool], object] | None = None
-) -> None:
+def enqueue_on_commit(task: Any, *args: int, then: Callable[[bool], object] | None = None) -> None:
     """Send `task` once the current transaction commits (at once outside one), then call
     `then(sent)`. `robust`: should anything raise anyway, the commit it follows stands and the
     error is logged, so callers never treat committed work as failed."""

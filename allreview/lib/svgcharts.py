@@ -24,7 +24,7 @@ XValue = float | int | date | datetime
 @dataclass
 class Series:
     label: str
-    points: list[tuple[XValue, float | None]]
+    points: Sequence[tuple[XValue, float | None]]
     dashed: bool = False
     marker: str = "o"  # "o" circle, "s" square, "^" triangle
 

@@ -6,15 +6,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
 from allreview.audit.services import audit_record
 from allreview.lib.jsonsafe import json_safe
+from allreview.lib.users import AnyUser
 from allreview.mlmodels.models import Deployment, DeploymentKind, ModelVersion
 from allreview.mlmodels.selectors import model_version_production
 from allreview.mlmodels.signals import production_model_changed
+from allreview.projects.models import Project
 from classifier.checkpoint import file_sha256, load_checkpoint
 
 
@@ -23,7 +26,7 @@ class DeploymentRefused(ValueError):
 
 
 def model_version_register(
-    *, checkpoint: Path, name: str, notes: str = "", project: Any = None
+    *, checkpoint: Path, name: str, notes: str = "", project: Project | None = None
 ) -> ModelVersion:
     """Copy a checkpoint file into storage as a candidate of the project (or shared when no
     project), with its metadata and sha256. When the row cannot be written (a name taken by a
@@ -69,8 +72,8 @@ def checkpoint_metadata(path: Path) -> dict[str, Any]:
 def model_version_promote(
     *,
     version: ModelVersion,
-    project: Any = None,
-    actor: Any = None,
+    project: Project | None = None,
+    actor: AnyUser | None = None,
     reason: str = "",
     kind: str | None = None,
 ) -> Deployment:
@@ -92,7 +95,7 @@ def model_version_promote(
         project=project,
         model_version=version,
         kind=kind,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=actor if isinstance(actor, User) else None,
         reason=reason,
     )
     audit_record(

@@ -6,15 +6,15 @@ cells); nothing decides access on its own. Role rules live in `permissions.ALLOW
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
+from allreview.lib.users import AnyUser
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
-from allreview.projects.selectors import AnyUser, membership_role, project_ids_for
+from allreview.projects.selectors import membership_role, project_ids_for
 
 
 def require(*, user: AnyUser, project_id: int, action: Action, why: str = "") -> str:
@@ -57,10 +57,10 @@ def visible_projects(*, user: AnyUser) -> QuerySet[Project]:
     return Project.objects.filter(pk__in=project_ids_for(user=user))
 
 
-def member_for(*, project_id: int, user_id: int | str) -> AbstractBaseUser:
+def member_for(*, project_id: int, user_id: int | str) -> User:
     """A member of the project, or 404: ids of other projects' users are not confirmed."""
     pk = int(user_id) if str(user_id).isdigit() else 0
-    member = get_user_model().objects.filter(pk=pk, memberships__project_id=project_id).first()
+    member = User.objects.filter(pk=pk, memberships__project_id=project_id).first()
     if member is None:
         raise Http404("No such member")
     return member

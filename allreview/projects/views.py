@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from allreview.lib.users import user_pk
 from allreview.projects.models import Membership
 from allreview.projects.permissions import Action, role_allows
 
@@ -13,7 +14,7 @@ from allreview.projects.permissions import Action, role_allows
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
     """My projects, each with the pages my role opens (leads see audit, exports, agreement)."""
-    memberships = Membership.objects.filter(user=request.user).select_related("project")
+    memberships = Membership.objects.filter(user_id=user_pk(request.user)).select_related("project")
     rows = [
         {
             "project": m.project,

@@ -72,13 +72,13 @@ def prediction_saliency_compute(*, prediction_id: int) -> str | None:
         logger.info("prediction %s is gone; no saliency", prediction_id)
         return None
     if prediction.saliency:
-        return prediction.saliency.name
+        return str(prediction.saliency.name)
     name = saliency_name(prediction)
     if not default_storage.exists(name):
         name = default_storage.save(name, ContentFile(_overlay_png(prediction)))
     # Conditional update: when two workers raced, the first stored name wins and stays.
     Prediction.objects.filter(pk=prediction.pk, saliency="").update(saliency=name)
-    return Prediction.objects.values_list("saliency", flat=True).get(pk=prediction.pk)
+    return str(Prediction.objects.values_list("saliency", flat=True).get(pk=prediction.pk))
 
 
 def _overlay_png(prediction: Prediction) -> bytes:

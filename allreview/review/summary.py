@@ -4,11 +4,11 @@ and the patient-level decision-support flag."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 
 from allreview.cases.models import Case
+from allreview.lib.users import AnyUser
 from allreview.review.selectors.gallery import case_review_counts
 from allreview.review.selectors.reading import ReadingView, reading_view, viewer_label
 from allreview.review.stats import Proportion, wilson_interval
@@ -79,7 +79,7 @@ def summarise(
 
 
 def case_summary(
-    *, case: Case, user: Any = None, view: ReadingView | None = None
+    *, case: Case, user: AnyUser | None = None, view: ReadingView | None = None
 ) -> CaseSummary:
     """The summary as the user sees it: a reader of a double-read case (or a blinded one) gets
     their own reads counted, others the final labels; without a user, the final labels."""

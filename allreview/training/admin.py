@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from allreview.audit.admin import AuditedAdmin
+from allreview.lib.admin import ReadOnlyAdmin
 from allreview.training.models import EvaluationPatient, ModelScore, TrainingPolicy, TrainingRun
 
 
@@ -19,19 +20,10 @@ class TrainingPolicyAdmin(AuditedAdmin):
 
 
 @admin.register(EvaluationPatient)
-class EvaluationPatientAdmin(admin.ModelAdmin):
+class EvaluationPatientAdmin(ReadOnlyAdmin):
     # Additions go through the service (audited, rescored); the admin only shows them.
     list_display = ["project", "patient_code", "added_by", "added_at"]
     list_filter = ["project"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(TrainingRun)

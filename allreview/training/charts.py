@@ -17,7 +17,7 @@ RELIABILITY_BINS = 10
 
 def curves_svg(history: Sequence[dict[str, Any]], title: str = "") -> str:
     """Loss and validation weighted F1 per epoch."""
-    epochs = [h.get("epoch") for h in history]
+    epochs: list[Any] = [h.get("epoch") for h in history]  # JSON, as the run recorded it
     loss = Panel(
         title="loss",
         xlabel="epoch",

@@ -4,12 +4,13 @@ on which every candidate and the production model are scored."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from allreview.audit.services import audit_record
 from allreview.lib.queueing import enqueue_on_commit
+from allreview.lib.users import AnyUser
 from allreview.mlmodels.models import ModelStatus
 from allreview.mlmodels.selectors import model_statuses, model_versions_visible
 from allreview.projects.models import Project
@@ -48,7 +49,9 @@ def evaluation_set_ensure(*, project: Project, share: float) -> None:
         evaluation_patients_add(project=project, patient_codes=sorted(chosen), user=None)
 
 
-def evaluation_patients_add(*, project: Project, patient_codes: list[str], user: Any) -> int:
+def evaluation_patients_add(
+    *, project: Project, patient_codes: list[str], user: AnyUser | None
+) -> int:
     """Add patients to the frozen set (audited); versions are rescored on the new set."""
     known = evaluation_codes(project=project)
     new = [code for code in patient_codes if code not in known]
@@ -56,7 +59,14 @@ def evaluation_patients_add(*, project: Project, patient_codes: list[str], user:
         return 0
     with transaction.atomic():
         EvaluationPatient.objects.bulk_create(
-            [EvaluationPatient(project=project, patient_code=code, added_by=user) for code in new]
+            [
+                EvaluationPatient(
+                    project=project,
+                    patient_code=code,
+                    added_by=user if isinstance(user, User) else None,
+                )
+                for code in new
+            ]
         )
         audit_record(
             action="evaluation_set.add",

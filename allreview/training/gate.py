@@ -15,6 +15,7 @@ from django.utils import timezone
 from allreview.audit.services import audit_record
 from allreview.cases import tasks as cases_tasks
 from allreview.lib.queueing import enqueue_on_commit
+from allreview.lib.users import AnyUser
 from allreview.mlmodels.models import DeploymentKind, ModelVersion
 from allreview.mlmodels.selectors import model_version_production
 from allreview.mlmodels.services import model_version_promote
@@ -204,7 +205,7 @@ def run_gate(run: TrainingRun, candidate: ModelVersion, policy: TrainingPolicy) 
 
 @transaction.atomic
 def model_version_promote_manual(
-    *, project: Project, version: ModelVersion, user: Any, reason: str
+    *, project: Project, version: ModelVersion, user: AnyUser, reason: str
 ) -> None:
     """An admin's promotion or rollback in their project, whatever the gate said; the reason is
     required. Only this project's pointer moves."""
@@ -224,7 +225,7 @@ def deploy(
     *,
     project: Project,
     version: ModelVersion,
-    actor: Any,
+    actor: AnyUser | None,
     reason: str,
     kind: str | None,
     policy: TrainingPolicy,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,6 +16,7 @@ from django.utils import timezone
 from allreview.audit.services import audit_record
 from allreview.cases.models import CaseStatus
 from allreview.lib.queueing import enqueue_on_commit, task_send
+from allreview.lib.users import AnyUser
 from allreview.projects.models import Project
 from allreview.training import tasks
 from allreview.training.evaluation import evaluation_set_ensure
@@ -53,7 +53,9 @@ def policy_for(project: Project) -> TrainingPolicy:
     return policy
 
 
-def training_run_request(*, project: Project, trigger: str, user: Any = None) -> TrainingRun:
+def training_run_request(
+    *, project: Project, trigger: str, user: AnyUser | None = None
+) -> TrainingRun:
     """Queue a run, or record a skipped one when nothing is new. RunRefused while another runs."""
     policy = policy_for(project)
     if TrainingRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES).exists():
@@ -169,5 +171,3 @@ def training_runs_on_new_labels() -> list[TrainingRun]:
         except RunRefused as exc:
             logger.info("project %s: %s", project.pk, exc)
     return runs
-
-

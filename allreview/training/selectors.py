@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncWeek
@@ -15,6 +15,9 @@ from allreview.cases.models import CaseStatus, Cell, CellClass, Label, Predictio
 from allreview.projects.models import Project
 from allreview.review.selectors.final import signed_label_subquery
 from allreview.training.models import EvaluationPatient, RunStatus, TrainingRun
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 @dataclass(frozen=True)
@@ -25,13 +28,24 @@ class LabelledCell:
     patient: str
 
 
-def final_labelled_cells(*, project: Project) -> QuerySet[Cell]:
+class FinalLabelled(TypedDict):
+    final_label: str
+    patient: str
+
+
+# Lookups on the annotations go through Q(): django-stubs types `patient__in` on an annotation
+# as the annotation's own type.
+if TYPE_CHECKING:
+    FinalLabelledCells = QuerySet[WithAnnotations[Cell, FinalLabelled]]
+
+
+def final_labelled_cells(*, project: Project) -> FinalLabelledCells:
     """Cells of signed-off cases whose final label is a class (unsure and artifact are left out).
     The final label is the one the case's sign-off recorded (SignedCell), never the live one."""
     return (
         Cell.objects.filter(case__project=project, case__status=CaseStatus.SIGNED_OFF)
         .annotate(final_label=signed_label_subquery(), patient=F("case__patient_code"))
-        .filter(final_label__in=CellClass.values)
+        .filter(Q(final_label__in=CellClass.values))
         .order_by("id")
     )
 
@@ -42,19 +56,19 @@ def evaluation_codes(*, project: Project) -> set[str]:
     )
 
 
-def _labelled(queryset: QuerySet[Cell]) -> list[LabelledCell]:
+def _labelled(queryset: FinalLabelledCells) -> list[LabelledCell]:
     rows = queryset.values_list("pk", "image", "final_label", "patient")
     return [LabelledCell(*row) for row in rows]
 
 
 def training_cells(*, project: Project) -> list[LabelledCell]:
     frozen = evaluation_codes(project=project)
-    return _labelled(final_labelled_cells(project=project).exclude(patient__in=frozen))
+    return _labelled(final_labelled_cells(project=project).exclude(Q(patient__in=frozen)))
 
 
 def evaluation_cells(*, project: Project) -> list[LabelledCell]:
     frozen = evaluation_codes(project=project)
-    return _labelled(final_labelled_cells(project=project).filter(patient__in=frozen))
+    return _labelled(final_labelled_cells(project=project).filter(Q(patient__in=frozen)))
 
 
 def cells_digest(cells: list[LabelledCell]) -> str:
@@ -180,7 +194,7 @@ def evaluation_predictions(*, project: Project, version_id: int) -> tuple[list[i
     frozen = evaluation_codes(project=project)
     rows = (
         final_labelled_cells(project=project)
-        .filter(patient__in=frozen, predictions__model_version_id=version_id)
+        .filter(Q(patient__in=frozen), predictions__model_version_id=version_id)
         .values_list("final_label", "predictions__probability")
     )
     return [1 if label == "all" else 0 for label, _ in rows], [p for _, p in rows]
@@ -189,7 +203,7 @@ def evaluation_predictions(*, project: Project, version_id: int) -> tuple[list[i
 def changed_calls(*, project: Project, version_a: int, version_b: int) -> list[dict[str, Any]]:
     """Frozen-set cells whose call differs between two versions, with the final label."""
     frozen = evaluation_codes(project=project)
-    cells = final_labelled_cells(project=project).filter(patient__in=frozen)
+    cells = final_labelled_cells(project=project).filter(Q(patient__in=frozen))
     a = dict(
         Prediction.objects.filter(cell__in=cells, model_version_id=version_a).values_list(
             "cell_id", "label"

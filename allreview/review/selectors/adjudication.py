@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from allreview.cases.models import CaseStatus, Cell, Label, Prediction
+from allreview.lib.users import AnyUser
+from allreview.projects.models import Project
 from allreview.review.selectors.final import unadjudicated_disputed_filter
 from allreview.review.selectors.reading import blinded_open_case_ids
 
 
-def adjudication_queue(*, project: Any, user: Any) -> QuerySet[Cell]:
+def adjudication_queue(*, project: Project, user: AnyUser) -> QuerySet[Cell]:
     """Cells of the project's open cases whose readers disagree and no adjudicator has settled,
     with the model's call and the id of the newest label (the version a decision is made on).
     Cases the user reads blinded are left out: the queue shows every reader's read."""

@@ -8,7 +8,7 @@ keeps the single-read rule: the newest label is the cell's label."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Case as Case_
 from django.db.models import (
@@ -29,6 +29,9 @@ from django.db.models.lookups import Exact, GreaterThanOrEqual
 from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind
 from allreview.review.models import CaseReader, SignedCell
 from allreview.review.selectors.labels import review_label_subquery
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def adjudication_subquery() -> NullIf:
@@ -60,7 +63,13 @@ def _current_reads() -> QuerySet[Label]:
     )
 
 
-def _reads_tally() -> QuerySet[Label]:
+class ReadsTally(TypedDict):
+    n_values: int  # distinct values among the readers' newest reads
+    n_read: int  # readers who have read the cell
+    agreed: str  # their value when there is one
+
+
+def _reads_tally() -> QuerySet[WithAnnotations[Label, ReadsTally], dict[str, Any]]:
     return (
         _current_reads()
         .values("cell_id")
@@ -118,7 +127,7 @@ def final_label_subquery() -> Coalesce:
     if any; else, in a double-read case, the value all its readers' newest reads agree on (none
     while one has not read or they disagree); else the newest label (a blank 'cleared' row
     counts as none)."""
-    double = GreaterThanOrEqual(_readers_count(OuterRef("case_id")), 2)
+    double: GreaterThanOrEqual[int] = GreaterThanOrEqual(_readers_count(OuterRef("case_id")), 2)
     by_reads = Case_(When(double, then=agreed_read_subquery()), default=review_label_subquery())
     return Coalesce(adjudication_subquery(), by_reads)
 
@@ -144,8 +153,4 @@ def signed_sign_off_subquery() -> Case_:
 
 def disputed_count(*, case: Case) -> int:
     """Cells whose readers disagree and no adjudicator has settled."""
-    return (
-        Cell.objects.filter(case=case)
-        .filter(unadjudicated_disputed_filter())
-        .count()
-    )
+    return Cell.objects.filter(case=case).filter(unadjudicated_disputed_filter()).count()

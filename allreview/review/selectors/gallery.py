@@ -4,7 +4,7 @@ or the one a viewer sees), grouped and ordered for the gallery."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Case as Case_
 from django.db.models import Expression, F, FilteredRelation, Q, QuerySet, Value, When
@@ -12,13 +12,29 @@ from django.db.models import Expression, F, FilteredRelation, Q, QuerySet, Value
 from allreview.cases.models import Case, Cell, CellClass, LabelValue
 from allreview.review.selectors.final import case_final_label
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 GALLERY_ORDERS = ("uncertainty", "probability")
 
 
 GALLERY_FILTERS = ("all", "unreviewed", "disagree", "unsure", "artifact")
 
 
-def case_review_cells(*, case: Case, label: Expression | None = None) -> QuerySet[Cell]:
+class ReviewedCell(TypedDict):
+    probability: float | None
+    predicted_label: str | None
+    uncertainty: float | None
+    label: str | None
+
+
+# The gallery's cells, annotated. Lookups on the annotations go through Q(): django-stubs types
+# `label__isnull` on an annotation as the annotation's own type.
+if TYPE_CHECKING:
+    ReviewCells = QuerySet[WithAnnotations[Cell, ReviewedCell]]
+
+
+def case_review_cells(*, case: Case, label: Expression | None = None) -> ReviewCells:
     """The case's cells with its model's prediction and a label: the final label by default
     (what sign-off uses), or the label expression a viewer sees (cleared = NULL)."""
     return Cell.objects.filter(case=case).annotate(
@@ -32,12 +48,12 @@ def case_review_cells(*, case: Case, label: Expression | None = None) -> QuerySe
     )
 
 
-def _gallery_filter(cells: QuerySet[Cell], show: str) -> QuerySet[Cell]:
+def _gallery_filter(cells: ReviewCells, show: str) -> ReviewCells:
     if show == "unreviewed":
-        return cells.filter(label__isnull=True)
+        return cells.filter(Q(label__isnull=True))
     if show == "disagree":
         return cells.filter(
-            label__in=[CellClass.ALL, CellClass.HEM], predicted_label__isnull=False
+            Q(label__in=[CellClass.ALL, CellClass.HEM]) & Q(predicted_label__isnull=False)
         ).exclude(label=F("predicted_label"))
     if show in (LabelValue.UNSURE, LabelValue.ARTIFACT):
         return cells.filter(label=show)

@@ -5,12 +5,12 @@ selectors treat it as no label."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import NullIf
 
 from allreview.cases.models import Label, LabelKind
+from allreview.lib.users import AnyUser, user_pk
 
 
 def current_label_subquery() -> Subquery:
@@ -23,18 +23,20 @@ def review_label_subquery() -> NullIf:
     return NullIf(current_label_subquery(), Value(""))
 
 
-def own_read_subquery(*, user: Any) -> NullIf:
+def own_read_subquery(*, user: AnyUser) -> NullIf:
     """The user's own newest read of the cell (cleared = NULL): what a reader of a double-read
     case, or a blinded reader, sees as the cell's label."""
     newest = (
-        Label.objects.filter(cell_id=OuterRef("pk"), user_id=user.pk, kind=LabelKind.READ)
+        Label.objects.filter(cell_id=OuterRef("pk"), user_id=user_pk(user), kind=LabelKind.READ)
         .order_by("-id")
         .values("value")[:1]
     )
     return NullIf(Subquery(newest), Value(""))
 
 
-def cells_current_labels(*, cell_ids: list[int], user: Any = None) -> dict[int, str | None]:
+def cells_current_labels(
+    *, cell_ids: list[int], user: AnyUser | None = None
+) -> dict[int, str | None]:
     """cell id -> newest label row value ('' when cleared), for cells with any label row; with a
     user, that user's newest read (a reader of a double-read case changes only their own)."""
     rows = Label.objects.filter(cell_id__in=cell_ids)

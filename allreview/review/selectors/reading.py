@@ -5,13 +5,14 @@ may label. Pages, JSON, exports, agreement, audit and the API all ask this modul
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Expression, F, FilteredRelation, Q, QuerySet
 
 from allreview.audit.models import AuditEvent
 from allreview.audit.selectors import audit_events
 from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind
+from allreview.lib.users import AnyUser, user_pk
 from allreview.projects.permissions import Action, role_allows
 from allreview.projects.selectors import membership_role
 from allreview.review.models import CaseReader
@@ -22,8 +23,24 @@ from allreview.review.selectors.labels import (
     review_label_subquery,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
-def case_cells(*, case: Case, label: Any = None, model_hidden: bool = False) -> QuerySet[Cell]:
+
+class SeenCell(TypedDict):
+    probability: float | None
+    predicted_label: str | None
+    uncertainty: float | None
+    current_label: str | None
+
+
+class CaseIdRow(TypedDict):
+    case_id: int
+
+
+def case_cells(
+    *, case: Case, label: Expression | None = None, model_hidden: bool = False
+) -> QuerySet[WithAnnotations[Cell, SeenCell]]:
     """Cells with the case model's prediction and the current label, in one query. A viewer's
     label expression replaces the newest label; `model_hidden` blanks the model's values."""
     model_version_id = None if model_hidden else case.model_version_id
@@ -81,10 +98,10 @@ class ReadingView:
 ASK = "?"  # reading_view's role not known yet: one more query finds it
 
 
-def reading_view(*, case: Case, user: Any, role: str | None = ASK) -> ReadingView:
+def reading_view(*, case: Case, user: AnyUser, role: str | None = ASK) -> ReadingView:
     """The user's view of the case; pass `role` when the caller has already asked for it."""
     readers = dict(CaseReader.objects.filter(case=case).values_list("user_id", "blinded"))
-    blinded = bool(readers.get(user.pk))
+    blinded = bool(readers.get(user_pk(user)))
     if role == ASK:
         role = membership_role(user=user, project_id=case.project_id)
     return ReadingView(
@@ -97,7 +114,7 @@ def reading_view(*, case: Case, user: Any, role: str | None = ASK) -> ReadingVie
     )
 
 
-def viewer_label(*, case: Case, user: Any, view: ReadingView) -> Expression:
+def viewer_label(*, case: Case, user: AnyUser, view: ReadingView) -> Expression:
     """The label a user sees on the case's cells: their own reads as a reader of a double-read
     case or when blinded; the final label for others on a double-read case; else the newest."""
     if view.own_reads:
@@ -107,7 +124,7 @@ def viewer_label(*, case: Case, user: Any, view: ReadingView) -> Expression:
     return review_label_subquery()
 
 
-def visible_label_history(*, cell: Cell, user: Any, view: ReadingView) -> QuerySet[Label]:
+def visible_label_history(*, cell: Cell, user: AnyUser, view: ReadingView) -> QuerySet[Label]:
     """The label rows of a cell the user may see: a blinded reader only their own reads."""
     rows = Label.objects.filter(cell=cell)
     if view.blinded:
@@ -116,37 +133,36 @@ def visible_label_history(*, cell: Cell, user: Any, view: ReadingView) -> QueryS
 
 
 def cell_label_history(
-    *, cell: Cell, user: Any, view: ReadingView, limit: int = 50
+    *, cell: Cell, user: AnyUser, view: ReadingView, limit: int = 50
 ) -> list[dict[str, Any]]:
     """Newest first, the rows the reading view lets the user see: value ('' when cleared by an
     undo), kind, who, when."""
     rows = visible_label_history(cell=cell, user=user, view=view)
-    return list(
-        rows.order_by("-id").values(
-            "id", "value", "kind", "created_at", username=F("user__username")
-        )[:limit]
+    history = rows.order_by("-id").values(
+        "id", "value", "kind", "created_at", username=F("user__username")
     )
+    return [dict(row) for row in history[:limit]]
 
 
-def blinded_open_case_ids(*, user: Any) -> QuerySet[CaseReader]:
+def blinded_open_case_ids(*, user: AnyUser) -> QuerySet[CaseReader, CaseIdRow]:
     """Cases the user reads blinded and that are not signed off: there the user must not see
     other reads anywhere (queue, exports, audit), even as a lead. A subquery, not a list."""
     return (
-        CaseReader.objects.filter(user_id=user.pk, blinded=True)
+        CaseReader.objects.filter(user_id=user_pk(user), blinded=True)
         .exclude(case__status=CaseStatus.SIGNED_OFF)
         .values("case_id")
     )
 
 
-def model_hidden_case_ids(*, user: Any) -> QuerySet[CaseReader]:
+def model_hidden_case_ids(*, user: AnyUser) -> QuerySet[CaseReader, CaseIdRow]:
     """Cases whose model calls are hidden from the user (ReadingView.model_hidden, for many
     cases at once): they read it blinded and the project hides the model from blinded reads."""
     return CaseReader.objects.filter(
-        user_id=user.pk, blinded=True, case__project__blind_model_call=True
+        user_id=user_pk(user), blinded=True, case__project__blind_model_call=True
     ).values("case_id")
 
 
-def cells_as_seen(*, case: Case, user: Any, cell_ids: list[int]) -> dict[str, Any]:
+def cells_as_seen(*, case: Case, user: AnyUser, cell_ids: list[int]) -> dict[str, Any]:
     """The current state of some cells as the user would see them on a fresh page: the label,
     and the model's call of the case's current model version (unless hidden from them). What a
     409 answers so the page can show what is there now."""
@@ -173,9 +189,9 @@ def cells_as_seen(*, case: Case, user: Any, cell_ids: list[int]) -> dict[str, An
 
 
 def audit_events_as_seen(
-    *, user: Any, project_id: int, case_id: int | None = None
+    *, user: AnyUser, project_id: int, case_id: int | None = None
 ) -> QuerySet[AuditEvent]:
     """A project's (or a case's) audit events as the user may see them: of a case they read
     blinded, only their own events while it is open (the others' would show the other reads)."""
-    hidden = Q(case_id__in=blinded_open_case_ids(user=user)) & ~Q(actor_id=user.pk)
+    hidden = Q(case_id__in=blinded_open_case_ids(user=user)) & ~Q(actor_id=user_pk(user))
     return audit_events(project_id=project_id, case_id=case_id).exclude(hidden)

@@ -19,11 +19,13 @@ from django.db.models import (
     When,
 )
 from django.db.models import Case as Case_
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import NullIf
 
 from allreview.cases.access import visible_cases
 from allreview.cases.models import Case, Cell, CellClass, Prediction
 from allreview.cases.selectors import count_per_case
+from allreview.lib.users import AnyUser, user_pk
 from allreview.review.models import CaseReader
 from allreview.review.selectors.labels import own_read_subquery, review_label_subquery
 
@@ -42,13 +44,13 @@ WORKLIST_SORTS = {
 }
 
 
-def _percent(part: str, whole: str) -> ExpressionWrapper:
+def _percent(part: str, whole: str) -> ExpressionWrapper[CombinedExpression]:
     return ExpressionWrapper(100.0 * F(part) / NullIf(F(whole), 0), output_field=FloatField())
 
 
 def worklist_for_user(
     *,
-    user: Any,
+    user: AnyUser,
     scope: str = "available",
     status: str = "",
     query: str = "",
@@ -73,7 +75,7 @@ def worklist_for_user(
     blasts = cells.annotate(call=Subquery(model_call)).filter(call=CellClass.ALL)
     reviewed = cells.annotate(label=review_label_subquery()).filter(label__isnull=False)
     mine = cells.annotate(label=own_read_subquery(user=user)).filter(label__isnull=False)
-    blinded = CaseReader.objects.filter(case_id=OuterRef("pk"), user_id=user.pk, blinded=True)
+    blinded = CaseReader.objects.filter(case_id=OuterRef("pk"), user_id=user_pk(user), blinded=True)
     readers = CaseReader.objects.select_related("user").order_by("assigned_at", "id")
     cases = (
         cases.select_related("project", "model_version")
@@ -100,8 +102,8 @@ def worklist_for_user(
     return cases.order_by(*_ordering(sort))
 
 
-def _scoped(cases: QuerySet[Case], user: Any, scope: str) -> QuerySet[Case]:
-    read_by_me = Exists(CaseReader.objects.filter(case_id=OuterRef("pk"), user_id=user.pk))
+def _scoped(cases: QuerySet[Case], user: AnyUser, scope: str) -> QuerySet[Case]:
+    read_by_me = Exists(CaseReader.objects.filter(case_id=OuterRef("pk"), user_id=user_pk(user)))
     read_by_anyone = Exists(CaseReader.objects.filter(case_id=OuterRef("pk")))
     if scope == "mine":
         return cases.filter(read_by_me)
@@ -123,9 +125,7 @@ def percent(part: int, whole: int) -> float | None:
     return 100.0 * part / whole if whole else None
 
 
-
-
-def case_list_for_user(*, user: Any) -> QuerySet[Case]:
+def case_list_for_user(*, user: AnyUser) -> QuerySet[Case]:
     cells = Cell.objects.filter(case_id=OuterRef("pk"))
     return (
         visible_cases(user=user)
@@ -140,7 +140,9 @@ def case_list_for_user(*, user: Any) -> QuerySet[Case]:
             ),
             n_reviewed=count_per_case(cells.filter(labels__isnull=False), distinct=True),
             viewer_blinded=Exists(
-                CaseReader.objects.filter(case_id=OuterRef("pk"), user_id=user.pk, blinded=True)
+                CaseReader.objects.filter(
+                    case_id=OuterRef("pk"), user_id=user_pk(user), blinded=True
+                )
             ),
         )
     )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from allreview.audit.services import audit_record
 from allreview.cases.models import CaseStatus, Cell, Label, LabelKind, LabelValue
+from allreview.lib.users import AnyUser, signed_in
 from allreview.projects.access import require
 from allreview.projects.permissions import Action
 from allreview.review.errors import CaseLocked, StaleView
@@ -18,7 +17,7 @@ from allreview.review.services.rules import case_lock
 
 
 @transaction.atomic
-def cell_adjudicate(*, cell: Cell, user: Any, value: str, seen: int | None) -> Label:
+def cell_adjudicate(*, cell: Cell, user: AnyUser, value: str, seen: int | None) -> Label:
     """Record an adjudicator's call, which becomes the cell's final label. `seen` is the id of
     the newest label the adjudicator's view showed: if any label was written since (a reader's
     or another adjudicator's), StaleView is raised and nothing is written, never a silent
@@ -36,7 +35,9 @@ def cell_adjudicate(*, cell: Cell, user: Any, value: str, seen: int | None) -> L
     if newest != seen:
         raise StaleView(newest)
     reads = cells_reads(cell_ids=[cell.pk]).get(cell.pk, {})
-    label = Label.objects.create(cell=cell, value=value, user=user, kind=LabelKind.ADJUDICATION)
+    label = Label.objects.create(
+        cell=cell, value=value, user=signed_in(user), kind=LabelKind.ADJUDICATION
+    )
     audit_record(
         action="label.adjudicate",
         actor=user,

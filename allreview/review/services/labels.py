@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelValue, Prediction
+from allreview.lib.users import AnyUser, signed_in, user_pk
 from allreview.projects.access import require
 from allreview.projects.permissions import Action
 from allreview.review.errors import CaseLocked, StaleLabels
@@ -48,7 +49,7 @@ class LabelBatch:
 def label_set(
     *,
     cell: Cell,
-    user: Any,
+    user: AnyUser,
     value: str,
     seen: Mapping[int, str | None] | None = None,
     request_id: str = "",
@@ -62,7 +63,7 @@ def label_set(
 def label_set_once(
     *,
     cell: Cell,
-    user: Any,
+    user: AnyUser,
     value: str,
     seen: Mapping[int, str | None] | None = None,
     request_id: str = "",
@@ -74,7 +75,7 @@ def label_set_once(
     return Label.objects.get(pk=batch.labels[0]), batch.replayed
 
 
-def _reads_of(case: Case, user: Any) -> tuple[Any, bool]:
+def _reads_of(case: Case, user: AnyUser) -> tuple[Any, bool]:
     """Whose labels a write replaces: the user's own reads in a double-read case (or when
     blinded), else the cell's shared newest label (None); and whether a lead steps in on a case
     someone else reads. Refuses whoever is not a reader of a taken case (a lead may step in
@@ -93,7 +94,7 @@ def _reads_of(case: Case, user: Any) -> tuple[Any, bool]:
 def labels_set_bulk(
     *,
     case: Case,
-    user: Any,
+    user: AnyUser,
     values: Mapping[int, str],
     seen: Mapping[int, str | None] | None = None,
     request_id: str = "",
@@ -123,7 +124,7 @@ def labels_set_bulk(
 def labels_accept_model(
     *,
     case: Case,
-    user: Any,
+    user: AnyUser,
     cell_ids: list[int],
     model_version_id: int | None,
     seen: Mapping[int, str | None] | None = None,
@@ -171,7 +172,7 @@ def labels_accept_model(
 def _label_action(
     *,
     case: Case,
-    user: Any,
+    user: AnyUser,
     request_id: str,
     asked: dict[str, Any],
     resolve: Callable[[Case], dict[int, str]],
@@ -183,7 +184,7 @@ def _label_action(
     with transaction.atomic():
         locked = _lock_open_case(case)
         if request_id:
-            done = LabelRequest.objects.filter(user=user, request_id=request_id).first()
+            done = LabelRequest.objects.filter(user_id=user_pk(user), request_id=request_id).first()
             if done is not None:
                 return _replayed(done, fingerprint)
         values = resolve(locked)
@@ -205,7 +206,11 @@ def _label_action(
 
 
 def _require_current(
-    case: Case, user: Any, reads_of: Any, values: Mapping[int, str], seen: Mapping[int, Any]
+    case: Case,
+    user: AnyUser,
+    reads_of: AnyUser | None,
+    values: Mapping[int, str],
+    seen: Mapping[int, str | None],
 ) -> None:
     """Every cell must still show the label the page showed (as this user sees labels)."""
     current = cells_current_labels(cell_ids=list(values), user=reads_of)
@@ -219,10 +224,10 @@ def _require_current(
 
 
 def _request_record(
-    case: Case, user: Any, request_id: str, fingerprint: str, batch: LabelBatch
+    case: Case, user: AnyUser, request_id: str, fingerprint: str, batch: LabelBatch
 ) -> None:
     LabelRequest.objects.create(
-        user=user,
+        user=signed_in(user),
         request_id=request_id,
         case=case,
         fingerprint=fingerprint,
@@ -239,7 +244,7 @@ def _replayed(done: LabelRequest, fingerprint: str) -> LabelBatch:
     return LabelBatch(batch=done.batch, changes=changes, labels=done.labels, replayed=True)
 
 
-def label_undo(*, case: Case, user: Any, batch: str) -> LabelBatch:
+def label_undo(*, case: Case, user: AnyUser, batch: str) -> LabelBatch:
     """Undo the user's action `batch` by new Label rows that restore each cell's previous value.
     Refused when a cell was relabelled since (by anyone) or the action was undone already."""
     require(user=user, project_id=case.project_id, action=Action.LABEL)
@@ -248,7 +253,7 @@ def label_undo(*, case: Case, user: Any, batch: str) -> LabelBatch:
     with transaction.atomic():
         case = _lock_open_case(case)
         events = AuditEvent.objects.filter(
-            case_id=case.pk, actor=user, action__in=LABEL_ACTIONS, after__batch=batch
+            case_id=case.pk, actor_id=user_pk(user), action__in=LABEL_ACTIONS, after__batch=batch
         ).values_list("target_id", "before", "after")
         if not events:
             raise ValidationError("there is no action of yours with that id to undo")
@@ -296,19 +301,20 @@ def _require_cells_of_case(case: Case, cell_ids: list[int]) -> None:
 def _labels_write(
     *,
     case: Case,
-    user: Any,
+    user: AnyUser,
     values: Mapping[int, str],
     action: str,
     undoes: str = "",
-    reads_of: Any = None,
+    reads_of: AnyUser | None = None,
     lead_override: bool = False,
 ) -> LabelBatch:
     from allreview.audit.models import AuditEvent
 
+    author = signed_in(user)
     batch = uuid.uuid4().hex
     before = cells_current_labels(cell_ids=list(values), user=reads_of)
     labels = Label.objects.bulk_create(
-        Label(cell_id=c, value=v, user=user) for c, v in values.items()
+        Label(cell_id=c, value=v, user=author) for c, v in values.items()
     )
     Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(status=CaseStatus.IN_REVIEW)
     extra: dict[str, Any] = {"undoes": undoes} if undoes else {}
@@ -317,7 +323,7 @@ def _labels_write(
     AuditEvent.objects.bulk_create(
         AuditEvent(
             action=action,
-            actor=user,
+            actor=author,
             project_id=case.project_id,
             case_id=case.pk,
             target_type="cases.cell",

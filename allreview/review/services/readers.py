@@ -10,6 +10,7 @@ from django.db import transaction
 
 from allreview.audit.services import audit_record
 from allreview.cases.models import Case, CaseStatus
+from allreview.lib.users import AnyUser, signed_in, user_pk
 from allreview.projects.access import require
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
@@ -29,7 +30,7 @@ def _reader_names(case: Case) -> list[str]:
     return list(CaseReader.objects.filter(case=case).values_list("user__username", flat=True))
 
 
-def _audit_readers(*, case: Case, user: Any, before: list[str], **after: Any) -> None:
+def _audit_readers(*, case: Case, user: AnyUser, before: list[str], **after: Any) -> None:
     audit_record(
         action="case.assign",
         actor=user,
@@ -43,7 +44,7 @@ def _audit_readers(*, case: Case, user: Any, before: list[str], **after: Any) ->
 
 @transaction.atomic
 def case_reader_add(
-    *, case: Case, user: Any, reader: Any, blinded: bool | None = None
+    *, case: Case, user: AnyUser, reader: AnyUser, blinded: bool | None = None
 ) -> CaseReader:
     """Make `reader` one more reader of the case. Leads assign anyone who may label; a reviewer
     may only take a case nobody reads yet. Unless told, the first reader sees everything and
@@ -59,7 +60,9 @@ def case_reader_add(
         raise ValidationError(f"{reader.get_username()} already reads this case")
     if blinded is None:
         blinded = bool(before) and case.project.blind_second_reads
-    added = CaseReader.objects.create(case=case, user=reader, blinded=blinded, assigned_by=user)
+    added = CaseReader.objects.create(
+        case=case, user=signed_in(reader), blinded=blinded, assigned_by=signed_in(user)
+    )
     _audit_readers(
         case=case, user=user, before=before, added=reader.get_username(), blinded=blinded
     )
@@ -67,7 +70,7 @@ def case_reader_add(
 
 
 @transaction.atomic
-def case_reader_remove(*, case: Case, user: Any, reader: Any) -> None:
+def case_reader_remove(*, case: Case, user: AnyUser, reader: AnyUser) -> None:
     """Take a reader off the case: leads remove anyone, an unblinded reader may give their own
     read back (a blinded one may not: the case would turn single-read and show them the other
     reads). Their labels stay in the history but no longer count as reads of the case."""
@@ -77,7 +80,7 @@ def case_reader_remove(*, case: Case, user: Any, reader: Any) -> None:
     case = case_lock(case)
     _require_open(case)
     before = _reader_names(case)
-    read = CaseReader.objects.filter(case=case, user=reader).first()
+    read = CaseReader.objects.filter(case=case, user_id=user_pk(reader)).first()
     if read is None:
         raise ValidationError(f"{reader.get_username()} does not read this case")
     if read.blinded and reader == user:
@@ -86,7 +89,7 @@ def case_reader_remove(*, case: Case, user: Any, reader: Any) -> None:
     _audit_readers(case=case, user=user, before=before, removed=reader.get_username())
 
 
-def case_assign(*, case: Case, user: Any, assignee: Any | None) -> CaseReader | None:
+def case_assign(*, case: Case, user: AnyUser, assignee: AnyUser | None) -> CaseReader | None:
     """The worklist's Take and Give back: add `assignee` as a reader (a reviewer may take only
     a case nobody reads), or with None take the user's own read back."""
     if assignee is None:
@@ -97,7 +100,7 @@ def case_assign(*, case: Case, user: Any, assignee: Any | None) -> CaseReader | 
 
 @transaction.atomic
 def project_blinding_set(
-    *, project: Project, user: Any, blind_second_reads: bool, blind_model_call: bool
+    *, project: Project, user: AnyUser, blind_second_reads: bool, blind_model_call: bool
 ) -> None:
     """An admin sets whether later readers are blinded and whether blinding hides the model's
     call (audited with the values before and after)."""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from allreview.cases.models import Case
+from allreview.lib.users import AnyUser
 from allreview.projects.access import require
 from allreview.projects.permissions import Action
 
 
-def require_lead(*, user: Any, project_id: int, what: str) -> None:
+def require_lead(*, user: AnyUser, project_id: int, what: str) -> None:
     why = f"only an adjudicator or an admin may {what}"
     require(user=user, project_id=project_id, action=Action.ADJUDICATE, why=why)
 

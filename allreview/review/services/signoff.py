@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from allreview.audit.services import audit_record
 from allreview.cases.models import Case, CaseStatus, Prediction
+from allreview.lib.users import AnyUser, signed_in
 from allreview.projects.access import require
 from allreview.projects.permissions import Action, role_allows
 from allreview.review.errors import CaseLocked
@@ -29,7 +30,7 @@ def open_cells(counts: dict[str, int]) -> int:
 
 
 @transaction.atomic
-def case_sign_off(*, case: Case, user: Any, exception_reason: str = "") -> SignOff:
+def case_sign_off(*, case: Case, user: AnyUser, exception_reason: str = "") -> SignOff:
     """Snapshot the final labels and lock the case. Unreviewed or unsure cells refuse it unless a
     lead signs with a reason for the exception."""
     role = require(user=user, project_id=case.project_id, action=Action.LABEL)
@@ -57,7 +58,7 @@ def case_sign_off(*, case: Case, user: Any, exception_reason: str = "") -> SignO
         raise PermissionDenied("only a lead may sign off with unreviewed or unsure cells")
     sign_off = SignOff.objects.create(
         case=case,
-        user=user,
+        user=signed_in(user),
         model_version=case.model_version,
         snapshot=_snapshot(case, counts),
         exception_reason=reason if blocking else "",
@@ -123,7 +124,7 @@ def _snapshot(case: Case, counts: dict[str, int]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def case_reopen(*, case: Case, user: Any, reason: str) -> CaseReopening:
+def case_reopen(*, case: Case, user: AnyUser, reason: str) -> CaseReopening:
     """Unlock a signed-off case for more review; the sign-off row stays as it was signed."""
     require_lead(user=user, project_id=case.project_id, what="reopen a signed-off case")
     if not reason.strip():
@@ -135,7 +136,7 @@ def case_reopen(*, case: Case, user: Any, reason: str) -> CaseReopening:
     if sign_off is None:
         raise ValidationError("the case has no sign-off to reopen")
     reopening = CaseReopening.objects.create(
-        case=case, sign_off=sign_off, user=user, reason=reason.strip()
+        case=case, sign_off=sign_off, user=signed_in(user), reason=reason.strip()
     )
     Case.objects.filter(pk=case.pk).update(status=CaseStatus.IN_REVIEW, updated_at=timezone.now())
     audit_record(
@@ -151,5 +152,3 @@ def case_reopen(*, case: Case, user: Any, reason: str) -> CaseReopening:
 
 
 # --- Adjudication ---------------------------------------------------------------------------------
-
-

@@ -38,9 +38,9 @@ QUEUE_IS_FOR_LEADS = "the adjudication queue is for adjudicators and admins"
 
 
 def _queue_context(request: HttpRequest, project: Project, role: str) -> dict[str, Any]:
-    page = Paginator(
-        queue_cells(project=project, user=request.user), CELLS_PER_PAGE
-    ).get_page(request.GET.get("page"))
+    page = Paginator(queue_cells(project=project, user=request.user), CELLS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     reads = cells_reads(cell_ids=[c.pk for c in page.object_list])
     for cell in page.object_list:
         cell.reads = sorted(reads.get(cell.pk, {}).items())

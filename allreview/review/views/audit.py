@@ -8,10 +8,13 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from allreview.audit.models import AuditEvent
 from allreview.cases.access import case_for
 from allreview.lib.csvstream import csv_response
 from allreview.projects.access import project_for
@@ -26,7 +29,7 @@ def _allowed(request: HttpRequest, project_id: int) -> Project:
     return project_for(user=request.user, project_id=project_id, action=Action.ADJUDICATE)
 
 
-def _rows(events: Any) -> Iterator[list[Any]]:
+def _rows(events: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
     for e in events.iterator(chunk_size=2000):
         yield [
             e.created_at.isoformat(),
@@ -40,7 +43,9 @@ def _rows(events: Any) -> Iterator[list[Any]]:
         ]
 
 
-def _respond(request: HttpRequest, events: Any, title: str, filename: str) -> HttpResponse:
+def _respond(
+    request: HttpRequest, events: QuerySet[AuditEvent], title: str, filename: str
+) -> HttpResponseBase:
     if request.GET.get("format") == "csv":
         return csv_response(filename, HEADER, _rows(events))
     page = Paginator(events, 100).get_page(request.GET.get("page"))
@@ -49,7 +54,7 @@ def _respond(request: HttpRequest, events: Any, title: str, filename: str) -> Ht
 
 @login_required
 @require_GET
-def project_audit(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_audit(request: HttpRequest, project_id: int) -> HttpResponseBase:
     project = _allowed(request, project_id)
     events = audit_events_as_seen(user=request.user, project_id=project_id)
     return _respond(
@@ -59,9 +64,7 @@ def project_audit(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def case_audit(request: HttpRequest, case_id: int) -> HttpResponse:
+def case_audit(request: HttpRequest, case_id: int) -> HttpResponseBase:
     case = case_for(user=request.user, case_id=case_id, action=Action.ADJUDICATE)
-    events = audit_events_as_seen(
-        user=request.user, project_id=case.project_id, case_id=case_id
-    )
+    events = audit_events_as_seen(user=request.user, project_id=case.project_id, case_id=case_id)
     return _respond(request, events, f"Audit trail of case #{case_id}", f"audit-case-{case_id}.csv")

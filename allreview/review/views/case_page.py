@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from allreview.cases.access import case_for
 from allreview.cases.models import Case, CaseStatus
+from allreview.lib.users import AnyUser
 from allreview.projects.models import Membership
 from allreview.projects.permissions import ALLOWED, Action, role_allows
 from allreview.projects.selectors import membership_role
@@ -38,7 +39,12 @@ def _choice(request: HttpRequest, name: str, options: tuple[str, ...], default: 
 
 
 def gallery_rows(
-    case: Case, order: str, show: str, *, user: Any = None, view: ReadingView | None = None
+    case: Case,
+    order: str,
+    show: str,
+    *,
+    user: AnyUser | None = None,
+    view: ReadingView | None = None,
 ) -> list[list[Any]]:
     """Compact rows [id, probability, uncertainty, model class, label] for the page's JSON: the
     labels as the user sees them (their own reads when blinded, and no model values when

@@ -17,6 +17,7 @@ from django.http import (
     HttpResponseNotModified,
     JsonResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -133,7 +134,7 @@ def case_labels(request: HttpRequest, case_id: int) -> JsonResponse:
             batch = labels.labels_set_bulk(
                 case=case,
                 user=request.user,
-                values=dict.fromkeys(ids, body.get("value")),
+                values=dict.fromkeys(ids, str(body.get("value"))),
                 seen=seen,
                 request_id=key,
             )
@@ -265,13 +266,17 @@ def cell_saliency(request: HttpRequest, cell_id: int) -> JsonResponse:
     return JsonResponse({"status": state.status}, status=202 if state.status == "pending" else 404)
 
 
-def _private_file(request: HttpRequest, name: str, content_type: str, etag: str) -> HttpResponse:
+def _private_file(
+    request: HttpRequest, name: str, content_type: str, etag: str
+) -> HttpResponseBase:
     # Patient images: kept by this user's browser only, never by shared caches.
     if request.headers.get("If-None-Match") == etag:
-        response: HttpResponse = HttpResponseNotModified()
+        response: HttpResponseBase = HttpResponseNotModified()
     else:
         try:
-            response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+            response = FileResponse(  # a streaming body: typed apart from HttpResponse
+                default_storage.open(name, "rb"), content_type=content_type
+            )
         except FileNotFoundError as exc:
             raise Http404("The file is missing") from exc
     response["ETag"] = etag
@@ -279,7 +284,7 @@ def _private_file(request: HttpRequest, name: str, content_type: str, etag: str)
     return response
 
 
-def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponse:
+def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponseBase:
     cell = cell_for(user=request.user, cell_id=cell_id)
     thumb = field == "thumbnail"
     content_type = "image/jpeg" if thumb else f"image/{cell.image_format.lower()}"
@@ -289,19 +294,19 @@ def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def cell_image(request: HttpRequest, cell_id: int) -> HttpResponse:
+def cell_image(request: HttpRequest, cell_id: int) -> HttpResponseBase:
     return _cell_file(request, cell_id, "image")
 
 
 @login_required
 @require_GET
-def cell_thumbnail(request: HttpRequest, cell_id: int) -> HttpResponse:
+def cell_thumbnail(request: HttpRequest, cell_id: int) -> HttpResponseBase:
     return _cell_file(request, cell_id, "thumbnail")
 
 
 @login_required
 @require_GET
-def cell_saliency_image(request: HttpRequest, cell_id: int) -> HttpResponse:
+def cell_saliency_image(request: HttpRequest, cell_id: int) -> HttpResponseBase:
     cell = cell_for(user=request.user, cell_id=cell_id)
     prediction = None if _model_hidden(request, cell.case) else _prediction(cell)
     if prediction is None or not prediction.saliency:

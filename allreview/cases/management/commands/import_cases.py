@@ -13,6 +13,7 @@ from tqdm import tqdm
 from allreview.cases.folders import FolderCase, read_cnmc_layout, read_plain_folder
 from allreview.cases.ingest import IncomingFile, UploadRejected
 from allreview.cases.services import case_upload
+from allreview.lib.users import AnyUser
 from allreview.projects.models import Project
 
 
@@ -62,7 +63,7 @@ class Command(BaseCommand):
             raise CommandError(f"no user named {username!r}")
         return user
 
-    def _import(self, project: Project, user: Any, cases: list[FolderCase]) -> None:
+    def _import(self, project: Project, user: AnyUser, cases: list[FolderCase]) -> None:
         failures: list[str] = []
         for folder_case in tqdm(cases, desc="cases", unit="case", disable=None):
             files = [

@@ -17,6 +17,7 @@ from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, Label
 from allreview.cases.services import case_upload
 from allreview.lib.secretfile import secret_file_ensure
+from allreview.lib.users import AnyUser
 from allreview.mlmodels.starter import starter_model_ensure
 from allreview.projects.models import Membership, Project, Role
 from allreview.review.services.labels import label_set
@@ -80,7 +81,7 @@ class Command(BaseCommand):
         bar.close()
         self.stdout.write(f"production model: {version.name}")
 
-    def _cases(self, project: Project, user: Any) -> None:
+    def _cases(self, project: Project, user: AnyUser) -> None:
         for seed, (code, n_cells, blast_fraction) in enumerate(DEMO_CASES):
             if Case.objects.filter(project=project, patient_code=code).exists():
                 continue
