@@ -193,6 +193,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# The site's own files (the stylesheet); an app's own stay in its static/ folder (review/case.js).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

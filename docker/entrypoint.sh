@@ -17,7 +17,7 @@ case "$role" in
     if [ "${MIGRATE_ON_START:-true}" = "true" ]; then
       python manage.py migrate_locked --verbosity 1
     fi
-    exec gunicorn -c /app/docker/gunicorn.conf.py allreview.ops.wsgi:application "$@"
+    exec gunicorn -c /app/docker/gunicorn.conf.py allreview.wsgi:application "$@"
     ;;
   worker)
     exec celery -A allreview worker \

@@ -1,7 +1,7 @@
 """gunicorn settings for the AllReview web server, read from the environment.
 
 Started by docker/entrypoint.sh as
-`gunicorn -c docker/gunicorn.conf.py allreview.ops.wsgi:application`.
+`gunicorn -c docker/gunicorn.conf.py allreview.wsgi:application`.
 """
 
 from __future__ import annotations

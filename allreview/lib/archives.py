@@ -353,7 +353,7 @@ def _content_problem(
 def _head(source: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str], n: int) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source[:n])
-    if isinstance(source, str | os.PathLike[str]):
+    if isinstance(source, str | os.PathLike):
         with open(source, "rb") as fh:
             return fh.read(n)
     start = source.tell()  # leave the caller's stream where it was

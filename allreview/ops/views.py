@@ -1,5 +1,5 @@
 """Probe endpoints. gunicorn serves the same probes before Django's host and TLS checks
-(allreview.ops.wsgi), so a container health check can reach them over plain HTTP."""
+(allreview.wsgi), so a container health check can reach them over plain HTTP."""
 
 from __future__ import annotations
 

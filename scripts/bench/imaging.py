@@ -1,6 +1,6 @@
 """Compare bare Pillow decode+thumbnail with `check_image` on C-NMC-like 450x450 24-bit BMPs.
 
-    .venv/bin/python scripts/bench_imaging.py [--count 200] [--rounds 3] [--cnmc DIR]
+    .venv/bin/python scripts/bench/imaging.py [--count 200] [--rounds 3] [--cnmc DIR]
 
 Prints images per second for each way (best of `rounds`, files read from disk each time), and
 the ratio check_image / bare. With --cnmc (or CNMC_DIR, or ../shared/data/cnmc) it also times the
@@ -97,7 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
-    default_cnmc = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cnmc"
+    default_cnmc = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cnmc"
     parser.add_argument("--cnmc", type=Path, default=Path(os.environ.get("CNMC_DIR", default_cnmc)))
     args = parser.parse_args()
     print(f"Pillow {Image.__version__}, {os.cpu_count()} CPUs, one process")

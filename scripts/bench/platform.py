@@ -1,7 +1,7 @@
 """Platform benchmarks on PostgreSQL: ingest rate of a 500-cell zip and case-page server time.
 
-    .venv/bin/python scripts/bench_platform.py ingest [--cells 500]
-    .venv/bin/python scripts/bench_platform.py casepage [--cells 500 --repeat 30]
+    .venv/bin/python scripts/bench/platform.py ingest [--cells 500]
+    .venv/bin/python scripts/bench/platform.py casepage [--cells 500 --repeat 30]
 
 Uses the database `allreview_bench` on the local PostgreSQL (created and migrated if missing)
 and a temporary media folder; prints figures, changes nothing else.
@@ -19,7 +19,7 @@ import time
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 CNMC_DIR = Path(os.environ.get("CNMC_DIR", REPO.parent / "shared" / "data" / "cnmc"))
 
@@ -128,10 +128,10 @@ def bench_casepage(n: int, repeat: int) -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+    from tests.cases.helpers import make_cells, make_model_version
 
     from allreview.cases.models import Case
     from allreview.projects.models import Membership, Project
-    from tests.cases.helpers import make_cells, make_model_version
 
     user, _ = get_user_model().objects.get_or_create(username="bench")
     project, _ = Project.objects.get_or_create(name="Bench")

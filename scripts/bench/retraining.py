@@ -1,6 +1,6 @@
 """Retraining cost: seconds per 1,000 labelled cells per epoch, per profile, on this machine.
 
-    .venv/bin/python scripts/bench_retraining.py [--cells 1000] [--profiles tiny fast]
+    .venv/bin/python scripts/bench/retraining.py [--cells 1000] [--profiles tiny fast]
 
 Trains one epoch of each profile on synthetic cells (the same code path as a platform run:
 classifier.train.main with a patient-disjoint validation split) and prints the time.
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from classifier.data import samples_from_cnmc_folder  # noqa: E402
 from classifier.splits import patient_split  # noqa: E402

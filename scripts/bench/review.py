@@ -1,6 +1,6 @@
 """Review workspace benchmarks on PostgreSQL: case page, relabel, and both at a million cells.
 
-    .venv/bin/python scripts/bench_review.py [--repeat 30] [--relabels 200] [--million 1000000]
+    .venv/bin/python scripts/bench/review.py [--repeat 30] [--relabels 200] [--million 1000000]
 
 Server time is measured in-process through Django's test client (request in, response out: URL
 routing, middleware, session, queries, rendering; no network, no browser). The database is
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 DB_NAME = "allreview_bench_review"
 ADMIN_DSN = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"

@@ -1,6 +1,6 @@
 """Peak memory (RSS) of the web process while it handles a 1 GiB upload.
 
-    .venv/bin/python scripts/bench_upload_rss.py [--mib 1024] [--repo PATH] [--multipart]
+    .venv/bin/python scripts/bench/upload_rss.py [--mib 1024] [--repo PATH] [--multipart]
 
 Writes ~1 GiB of distinct 450x450 24-bit BMP cells (as C-NMC ships them) into one stored zip (or,
 with --multipart, sends them as separate files), starts `manage.py runserver --noreload` (one
@@ -25,7 +25,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SIDE = 450
 DB = "allreview_bench_rss"
 

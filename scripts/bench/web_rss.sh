@@ -30,7 +30,7 @@ kill $pid; wait $pid 2>/dev/null
 
 start=$(date +%s.%N)
 GUNICORN_BIND="127.0.0.1:$PORT" WEB_CONCURRENCY=1 \
-  .venv/bin/gunicorn -c docker/gunicorn.conf.py allreview.ops.wsgi:application >/dev/null 2>&1 &
+  .venv/bin/gunicorn -c docker/gunicorn.conf.py allreview.wsgi:application >/dev/null 2>&1 &
 pid=$!
 wait_up $pid
 ready=$(echo "$(date +%s.%N) - $start" | bc)

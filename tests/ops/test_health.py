@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from allreview.celery import app as celery_app
 from allreview.ops import health
-from allreview.ops.wsgi import with_probes
+from allreview.wsgi import with_probes
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +111,7 @@ def test_wsgi_probes_answer_before_host_and_tls_checks(settings, monkeypatch):
     from django.core.wsgi import get_wsgi_application
 
     # As Django's test client does: closing connections would end the test's transaction.
-    monkeypatch.setattr("allreview.ops.wsgi.close_old_connections", lambda: None)
+    monkeypatch.setattr("allreview.wsgi.close_old_connections", lambda: None)
     settings.SECURE_SSL_REDIRECT = True
     settings.ALLOWED_HOSTS = ["allreview.lab.example"]
     app = with_probes(get_wsgi_application())

@@ -56,7 +56,7 @@ def test_gunicorn_worker_and_beat_serve_and_classify(
     token = Token.objects.create(user=alice).key
     specs = {
         "gunicorn": [sys.executable, "-m", "gunicorn", "-c", "docker/gunicorn.conf.py",
-                     "allreview.ops.wsgi:application"],
+                     "allreview.wsgi:application"],
         "worker": worker_args("smoke", "default,inference,training"),
         "beat": [sys.executable, "-m", "celery", "-A", "allreview", "beat", "--loglevel", "INFO",
                  "--schedule", str(tmp_path / "beat-schedule")],

@@ -16,9 +16,9 @@ from tqdm import tqdm
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, Label
 from allreview.cases.services import case_upload
+from allreview.demo.starter import starter_model_ensure
 from allreview.lib.secretfile import secret_file_ensure
 from allreview.lib.users import AnyUser
-from allreview.mlmodels.starter import starter_model_ensure
 from allreview.projects.models import Membership, Project, Role
 from allreview.review.services.labels import label_set
 from allreview.review.services.readers import case_reader_add
