@@ -5,18 +5,12 @@ from typing import TypedDict
 from django.db.models import QuerySet
 
 from allreview.lib.users import AnyUser, user_pk
-from allreview.projects.models import Membership, Project
+from allreview.projects.models import Membership
 from allreview.projects.permissions import ALLOWED, Action
 
 
 class ProjectIdRow(TypedDict):
     project_id: int
-
-
-def project_list_for_user(*, user: AnyUser) -> QuerySet[Project]:
-    if not user.is_authenticated:
-        return Project.objects.none()
-    return Project.objects.filter(memberships__user_id=user_pk(user)).distinct()
 
 
 def project_ids_for(

@@ -66,7 +66,7 @@ def test_gunicorn_worker_and_beat_serve_and_classify(
 
         status, _, page = http(f"{base}/login/")
         assert status == 200 and b"<form" in page
-        css = re.search(rb'href="(/static/review/allreview\.[0-9a-f]+\.css)"', page)
+        css = re.search(rb'href="(/static/allreview\.[0-9a-f]+\.css)"', page)
         assert css, "the page links the hashed (manifest) stylesheet"
         status, headers, body = http(base + css.group(1).decode())
         assert status == 200 and len(body) > 100
