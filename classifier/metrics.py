@@ -195,9 +195,7 @@ def bootstrap_intervals(
         idx = np.concatenate([groups[i] for i in chosen])
         # resampled patients keep distinct names, so a patient drawn twice counts twice
         names = np.concatenate([np.full(len(groups[i]), j) for j, i in enumerate(chosen)])
-        m = compute_metrics(
-            y[idx], p[idx], threshold=threshold, patients=[str(n) for n in names]
-        )
+        m = compute_metrics(y[idx], p[idx], threshold=threshold, patients=[str(n) for n in names])
         for key in INTERVAL_KEYS:
             draws[key].append(getattr(m, key))
     tail = (1 - level) / 2 * 100
@@ -212,9 +210,7 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den) if den else float("nan")
 
 
-def _per_patient(
-    y: np.ndarray, pred: np.ndarray, patients: Sequence[str] | None
-) -> dict[str, Any]:
+def _per_patient(y: np.ndarray, pred: np.ndarray, patients: Sequence[str] | None) -> dict[str, Any]:
     if patients is None:
         return {}
     hits: dict[str, list[bool]] = defaultdict(list)

@@ -46,9 +46,7 @@ def training_curves(history: Sequence[EpochReport], path: Path, title: str = "")
     return _save(fig, path)
 
 
-def confusion_figure(
-    confusion: Sequence[Sequence[int]], title: str = "confusion matrix"
-) -> Figure:
+def confusion_figure(confusion: Sequence[Sequence[int]], title: str = "confusion matrix") -> Figure:
     """Rows: true hem/all; columns: predicted hem/all."""
     cm = np.asarray(confusion)
     fig, ax = plt.subplots(figsize=(3.8, 3.4))

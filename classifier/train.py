@@ -308,7 +308,9 @@ def _resume(state: _State, path: Path, profile: Profile) -> None:
         path, state.model, data.get("train_model", data["model"]), profile.architecture
     )
     if state.ema is not None:
-        load_model_state(path, cast(nn.Module, state.ema.module), data["model"], profile.architecture)
+        load_model_state(
+            path, cast(nn.Module, state.ema.module), data["model"], profile.architecture
+        )
     state.optimizer.load_state_dict(data["optimizer"])
     state.scheduler.load_state_dict(data["scheduler"])
     state.start_epoch = int(data["epoch"])

@@ -20,7 +20,6 @@ from tests.paths import REPO
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-
 @pytest.fixture
 def worker(settings, tmp_path):
     """Start `celery worker` on the test database and a clean Redis queue; stop it afterwards."""

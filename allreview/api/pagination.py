@@ -35,7 +35,11 @@ class CellCursorPagination(pagination.CursorPagination):
         cursor = super().decode_cursor(request)
         # The position is a cell id: anything else is a forged cursor, refused as DRF refuses
         # one it cannot decode (404) rather than reaching the database as a bad id (500).
-        if cursor is not None and cursor.position is not None and not str(cursor.position).isdigit():
+        if (
+            cursor is not None
+            and cursor.position is not None
+            and not str(cursor.position).isdigit()
+        ):
             raise NotFound(self.invalid_cursor_message)
         return cursor
 

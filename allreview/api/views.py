@@ -48,9 +48,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         if self.action == "cells":
             # Listing cells needs the case and its project, not the list's per-case counts:
             # those three subqueries over the case's cells were a third of a 500-cell call.
-            return visible_cases(user=self.request.user).select_related(
-                "project", "model_version"
-            )
+            return visible_cases(user=self.request.user).select_related("project", "model_version")
         return case_list_for_user(user=self.request.user)
 
     @extend_schema(
@@ -140,9 +138,7 @@ def _upload_project_before_body(request: Request) -> Project | None:
     return project_for(user=request.user, project_id=int(raw), action=Action.UPLOAD)
 
 
-def _cells_as_seen(
-    case: Case, user: AnyUser
-) -> tuple[reading.ReadingView, QuerySet[Cell]]:
+def _cells_as_seen(case: Case, user: AnyUser) -> tuple[reading.ReadingView, QuerySet[Cell]]:
     """The case's cells as the reading view lets the user see them: a blinded reader's own
     reads, no imported truth and, where the project says so, no model values."""
     view = reading.reading_view(case=case, user=user)

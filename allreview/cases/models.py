@@ -179,5 +179,3 @@ class Label(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.value} on cell {self.cell_id} by {self.user_id}"
-
-

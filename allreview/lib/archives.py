@@ -104,7 +104,9 @@ class ArchiveRejected(ValueError):
         return self._message()
 
 
-def is_zip(data_or_file: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str]) -> bool:
+def is_zip(
+    data_or_file: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str],
+) -> bool:
     """True when the content starts like a zip archive, whatever the file is called."""
     return _head(data_or_file, 4) in _ZIP_MAGIC
 
@@ -350,7 +352,9 @@ def _content_problem(
     return _ratio_problem(size, info.compress_size, limits)
 
 
-def _head(source: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str], n: int) -> bytes:
+def _head(
+    source: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str], n: int
+) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source[:n])
     if isinstance(source, str | os.PathLike):

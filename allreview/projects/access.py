@@ -64,4 +64,3 @@ def member_for(*, project_id: int, user_id: int | str) -> User:
     if member is None:
         raise Http404("No such member")
     return member
-

@@ -19,7 +19,9 @@ def project_ids_for(
     """Ids of the projects where the user's role allows the action (a subquery, not a list)."""
     if not user.is_authenticated:
         return Membership.objects.none().values("project_id")
-    return Membership.objects.filter(user_id=user_pk(user), role__in=ALLOWED[action]).values("project_id")
+    return Membership.objects.filter(user_id=user_pk(user), role__in=ALLOWED[action]).values(
+        "project_id"
+    )
 
 
 def membership_role(*, user: AnyUser, project_id: int) -> str | None:

@@ -155,7 +155,9 @@ def _frozen_needs(project: Project) -> dict[str, Any] | None:
     """When the automatic frozen set cannot be chosen yet: patients per class, and how many."""
     if EvaluationPatient.objects.filter(project=project).exists():
         return None
-    needed = evaluation.patients_needed_per_class(training_runs.policy_for(project).evaluation_share)
+    needed = evaluation.patients_needed_per_class(
+        training_runs.policy_for(project).evaluation_share
+    )
     have = {k: len(v) for k, v in selectors.patients_by_majority(project=project).items()}
     if not needed or min(have.values()) >= needed:
         return None

@@ -22,7 +22,9 @@ def api_alice(alice) -> Client:
 
 def case_with_cells(project, n: int, code: str):
     case = CaseFactory(project=project, patient_code=code)
-    cells = CellFactory.create_for_case(case, n, model_version=ModelVersionFactory(name=f"m-{code}"))
+    cells = CellFactory.create_for_case(
+        case, n, model_version=ModelVersionFactory(name=f"m-{code}")
+    )
     user = project.memberships.first().user
     # some labels, so the current-label subquery has rows to find
     Label.objects.bulk_create(Label(cell=c, user=user, value="hem") for c in cells[::7])

@@ -45,7 +45,10 @@ def test_promoting_in_one_project_moves_only_its_pointer_and_is_audited_there(db
 
 
 def test_going_back_to_an_earlier_version_is_a_rollback_in_the_history(db, lab_a):
-    old, new = ModelVersionFactory(name="old", project=lab_a), ModelVersionFactory(name="new", project=lab_a)
+    old, new = (
+        ModelVersionFactory(name="old", project=lab_a),
+        ModelVersionFactory(name="new", project=lab_a),
+    )
     for version in (old, new, old):
         model_version_promote(version=version, project=lab_a, reason="r")
     kinds = list(Deployment.objects.filter(project=lab_a).order_by("id").values_list("kind"))

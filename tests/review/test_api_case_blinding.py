@@ -18,7 +18,9 @@ from tests.factories import (
 
 def test_blinded_reader_gets_no_tallies_in_the_case_resource(lab_a, alice):
     case = CaseFactory(project=lab_a)
-    cells = CellFactory.create_for_case(case, 10, model_version=ModelVersionFactory())  # 5 predicted blasts
+    cells = CellFactory.create_for_case(
+        case, 10, model_version=ModelVersionFactory()
+    )  # 5 predicted blasts
     first, second = UserFactory(username="first"), UserFactory(username="second")
     for reader in (first, second):
         MembershipFactory(project=lab_a, user=reader, role=Role.REVIEWER)

@@ -18,7 +18,9 @@ def gallery_rows(response) -> list[list]:
 
 def _case_page_queries(client, lab_a, n_cells: int) -> int:
     case = CaseFactory(project=lab_a)
-    CellFactory.create_for_case(case, n_cells, model_version=ModelVersionFactory(name=f"m{n_cells}"))
+    CellFactory.create_for_case(
+        case, n_cells, model_version=ModelVersionFactory(name=f"m{n_cells}")
+    )
     with CaptureQueriesContext(connection) as captured:
         response = client.get(f"/cases/{case.pk}/")
     assert response.status_code == 200

@@ -82,7 +82,9 @@ def world(transactional_db):
     bob = UserFactory(username=f"{MARKER}bob")
     MembershipFactory(project=lab_b, user=bob, role=Role.ADMIN)
     case_b = CaseFactory(project=lab_b, patient_code=f"{MARKER}-0001", specimen_id=f"{MARKER}-S")
-    CellFactory.create_for_case(case_b, 3, model_version=ModelVersionFactory(name=f"{MARKER}-model", project=lab_b))
+    CellFactory.create_for_case(
+        case_b, 3, model_version=ModelVersionFactory(name=f"{MARKER}-model", project=lab_b)
+    )
     Cell.objects.filter(case=case_b).update(original_name=f"{MARKER}_cell.png")
     for cell in Cell.objects.filter(case=case_b):
         LabelFactory(cell=cell, user=bob, value="all")

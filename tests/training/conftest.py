@@ -43,7 +43,9 @@ def run_inline(monkeypatch):
         "allreview.training.tasks.training_run_execute.delay",
         lambda run_id: training_execution.training_run_execute(run_id=run_id),
     )
-    monkeypatch.setattr("allreview.training.tasks.evaluation_rescore.delay", lambda project_id: None)
+    monkeypatch.setattr(
+        "allreview.training.tasks.evaluation_rescore.delay", lambda project_id: None
+    )
     monkeypatch.setattr(
         "allreview.cases.tasks.cases_reclassify_open.delay", lambda project_id: None
     )

@@ -70,7 +70,10 @@ def test_admin_rolls_back_with_a_reason_and_it_is_audited_with_the_project(lab_a
     from allreview.mlmodels.selectors import model_version_production
     from allreview.mlmodels.services import model_version_promote
 
-    old, new = ModelVersionFactory(name="old", project=lab_a), ModelVersionFactory(name="new", project=lab_a)
+    old, new = (
+        ModelVersionFactory(name="old", project=lab_a),
+        ModelVersionFactory(name="new", project=lab_a),
+    )
     model_version_promote(version=old, project=lab_a)
     model_version_promote(version=new, project=lab_a)
     client = client_for(admin_of_lab_a)

@@ -130,7 +130,8 @@ def test_a_killed_worker_leaves_the_run_resumable_from_its_last_epoch(
     TrainingPolicy.objects.filter(project=reviewed_project).update(epochs=2)
     run = training_run_request(project=reviewed_project, trigger=RunTrigger.MANUAL)
     samples = training_execution._samples(
-        training_selectors.training_cells(project=reviewed_project), training_runs.policy_for(reviewed_project)
+        training_selectors.training_cells(project=reviewed_project),
+        training_runs.policy_for(reviewed_project),
     )
     cells = training_selectors.training_cells(project=reviewed_project)
     seed = training_execution.run_seed(cells)
@@ -180,7 +181,9 @@ def test_adding_patients_to_the_frozen_set_is_audited(reviewed_project, alice):
     )
     assert added == 2
     assert (
-        training_evaluation.evaluation_patients_add(project=reviewed_project, patient_codes=["A1"], user=alice)
+        training_evaluation.evaluation_patients_add(
+            project=reviewed_project, patient_codes=["A1"], user=alice
+        )
         == 0
     )
     event = AuditEvent.objects.get(action="evaluation_set.add")

@@ -79,7 +79,9 @@ def test_runs_page_says_the_frozen_set_needs_five_patients_per_class(lab_a, alic
 
 
 def test_runs_page_is_quiet_once_the_frozen_set_exists(reviewed_project, alice):
-    training_evaluation.evaluation_patients_add(project=reviewed_project, patient_codes=["A1"], user=alice)
+    training_evaluation.evaluation_patients_add(
+        project=reviewed_project, patient_codes=["A1"], user=alice
+    )
     page = client_for(alice).get(f"/projects/{reviewed_project.pk}/training/").content.decode()
     assert "No frozen evaluation set yet" not in page
 

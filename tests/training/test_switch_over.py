@@ -60,7 +60,9 @@ def test_a_base_dataset_joins_the_reviewed_cells_as_separate_patients(reviewed_p
         base_dataset=str(tmp_path / "base")
     )
     policy = training_runs.policy_for(reviewed_project)
-    samples = training_execution._samples(training_selectors.training_cells(project=reviewed_project), policy)
+    samples = training_execution._samples(
+        training_selectors.training_cells(project=reviewed_project), policy
+    )
     base = [s for s in samples if s.patient.startswith("base:")]
     assert len(base) == 6 and {s.patient for s in base} == {"base:1", "base:H1"}
     assert len(samples) == 6 + 6 * 8  # the six reviewed patients' 8 cells each (none frozen yet)
