@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "allreview.api",
     "allreview.demo",
     "allreview.training",
+    "allreview.pretraining",
     "allreview.exports",
     "allreview.agreement",
     "django_celery_beat",
@@ -341,6 +342,7 @@ CELERY_TASK_ROUTES = {
     "allreview.cases.tasks.case_reclassify": {"queue": "inference"},
     "allreview.training.tasks.training_run_execute": {"queue": "training"},
     "allreview.training.tasks.evaluation_rescore": {"queue": "training"},
+    "allreview.pretraining.tasks.pretrain_run_execute": {"queue": "training"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 2100)
@@ -377,6 +379,13 @@ TRAINING_SOFT_TIME_LIMIT = env_int("TRAINING_SOFT_TIME_LIMIT", 3 * 3600)
 TRAINING_HEARTBEAT_SECONDS = env_int("TRAINING_HEARTBEAT_SECONDS", 30)
 TRAINING_HEARTBEAT_TIMEOUT = env_int("TRAINING_HEARTBEAT_TIMEOUT", 600)
 TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 3)
+# Self-supervised pretraining (SimCLR) on a project's own cells, asked for on the training page.
+PRETRAIN_EPOCHS = env_int("PRETRAIN_EPOCHS", 20)
+PRETRAIN_MIN_CELLS = env_int("PRETRAIN_MIN_CELLS", 64)
+# The crops are held in memory while it learns: 5,000 cells at 64 px is about 250 MB.
+PRETRAIN_MAX_CELLS = env_int("PRETRAIN_MAX_CELLS", 5000)
+# A run that has not reported an epoch for this long is taken for dead and released.
+PRETRAIN_STALE_SECONDS = env_int("PRETRAIN_STALE_SECONDS", 3600)
 # Drift warnings: the newest week against the earlier weeks of the same model.
 DRIFT_BANDS = {
     "override_rate": env_float("DRIFT_OVERRIDE_BAND", 0.10),

@@ -122,6 +122,8 @@ SHOWN_ELSEWHERE = {
     "cell_saliency": "tests/review/test_cell_view.py",
     "cell_saliency_image": "tests/review/test_cell_view.py",
     "case-list-create": "tests/cases/test_upload.py",
+    "pretrain_request": "tests/pretraining/test_pretraining.py",  # needs enough cells
+    "pretrain_status": "tests/pretraining/test_pretraining.py",
 }
 
 
