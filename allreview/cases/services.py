@@ -420,9 +420,11 @@ def _label_action(
             if done is not None:
                 return _replayed(done, fingerprint)
         values = resolve(locked)
-        _require_cells_of_case(locked, list(values))
         reads_of, lead_override, view = _reads_of(locked, user, role)
-        current = selectors.cells_current_labels(cell_ids=list(values), user=reads_of)
+        current = selectors.case_cells_current_labels(
+            case=locked, cell_ids=list(values), user=reads_of
+        )
+        _require_cells_found(locked, list(values), current)
         if seen is not None:
             _require_current(locked, user, current, values, seen)
         batch = _labels_write(
@@ -442,7 +444,7 @@ def _label_action(
 def _require_current(
     case: Case,
     user: Any,
-    current: Mapping[int, str],
+    current: Mapping[int, str | None],
     values: Mapping[int, str],
     seen: Mapping[int, Any],
 ) -> None:
@@ -531,13 +533,19 @@ def _require_cells_of_case(case: Case, cell_ids: list[int]) -> None:
         raise ValidationError(f"cell {missing[0]} is not in case {case.pk}")
 
 
+def _require_cells_found(case: Case, cell_ids: list[int], found: Mapping[int, Any]) -> None:
+    missing = sorted(set(cell_ids) - set(found))
+    if missing:
+        raise ValidationError(f"cell {missing[0]} is not in case {case.pk}")
+
+
 def _labels_write(
     *,
     case: Case,
     user: Any,
     values: Mapping[int, str],
     action: str,
-    before: Mapping[int, str],
+    before: Mapping[int, str | None],
     undoes: str = "",
     lead_override: bool = False,
     view: selectors.ReadingView | None = None,

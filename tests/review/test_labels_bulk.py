@@ -163,5 +163,5 @@ def test_a_relabel_asks_the_database_as_often_for_one_cell_as_for_five(
             "seen": dict.fromkeys(map(str, cells)),
             "request_id": f"r-{cells[0]}",
         }
-        with django_assert_num_queries(15):
+        with django_assert_num_queries(14):
             assert post(client_dora, f"/cases/{ready_case.pk}/labels/", payload).status_code == 201
