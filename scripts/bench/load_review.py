@@ -29,6 +29,7 @@ import csv
 import json
 import os
 import random
+import resource
 import secrets
 import shutil
 import signal
@@ -213,8 +214,14 @@ def _ready(base_url: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int  # gunicorn's master
+
+
 @contextmanager
-def gunicorn(env: dict[str, str], out: Path, *, boot_timeout: float = 120) -> Iterator[str]:
+def gunicorn(env: dict[str, str], out: Path, *, boot_timeout: float = 120) -> Iterator[Server]:
     """collectstatic (DEBUG off serves the hashed files), then gunicorn with the compose file's
     config; stopped (TERM, then KILL) on the way out, whatever happened."""
     collected = subprocess.run(
@@ -237,7 +244,7 @@ def gunicorn(env: dict[str, str], out: Path, *, boot_timeout: float = 120) -> It
                 text = (out / "gunicorn.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"gunicorn did not become ready:\n{text}")
             time.sleep(0.5)
-        yield base_url
+        yield Server(base_url, process.pid)
     finally:
         _stop(process)
         log.close()
@@ -253,11 +260,38 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def _stat_fields(pid: int | str) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process, its reaped children (recycled gunicorn workers) and its live
+    children, from /proc."""
+    fields = _stat_fields(pid)
+    ticks = sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            ticks += sum(int(x) for x in _stat_fields(child)[11:13])
+        except FileNotFoundError:  # exited between the two reads
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
+    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
 @dataclass
 class LoadRun:
     users: int
     duration_s: float
     ledger: dict[str, Any]
+    server_cpu_s: float = 0.0  # gunicorn (master and workers) during the run
+    locust_cpu_s: float = 0.0
+    machine_busy: float = 0.0  # share of all cores busy with anything, everyone's work included
 
 
 def locust_run(
@@ -270,6 +304,7 @@ def locust_run(
     duration_s: int,
     think: tuple[float, float] = (0.5, 2.0),
     seed: int = 12,
+    server_pid: int | None = None,
 ) -> LoadRun:
     """locust, headless, against base_url for duration_s; bounded by a hard timeout besides."""
     ledger = out / f"{name}-ledger.json"
@@ -287,6 +322,9 @@ def locust_run(
         "--loglevel", "WARNING", "--exit-code-on-error", "0", "--skip-log-setup",
     ]  # fmt: skip
     started = time.monotonic()
+    server_cpu = process_tree_cpu_s(server_pid) if server_pid else 0.0
+    locust_cpu = _children_cpu_s()
+    busy, total = machine_cpu()
     with (out / f"{name}-locust.log").open("wb") as log:
         finished = subprocess.run(
             args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -295,7 +333,20 @@ def locust_run(
     if finished.returncode != 0 or not ledger.exists():
         text = (out / f"{name}-locust.log").read_text(errors="replace")[-3000:]
         raise RuntimeError(f"locust failed (exit {finished.returncode}):\n{text}")
-    return LoadRun(users, time.monotonic() - started, json.loads(ledger.read_text()))
+    busy_after, total_after = machine_cpu()
+    return LoadRun(
+        users,
+        time.monotonic() - started,
+        json.loads(ledger.read_text()),
+        server_cpu_s=process_tree_cpu_s(server_pid) - server_cpu if server_pid else 0.0,
+        locust_cpu_s=_children_cpu_s() - locust_cpu,
+        machine_busy=(busy_after - busy) / max(1, total_after - total),
+    )
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- What the database holds against what locust sent -----------------------------------------------
@@ -474,6 +525,10 @@ def report(run: LoadRun) -> dict[str, Any]:
         "relabel_all": asdict(latencies(samples, RELABELS)),
         "by_name": {n: asdict(latencies(samples, (n,))) for n in names},
         "first_unexpected": run.ledger.get("unexpected", [])[:5],
+        "server_cores": round(run.server_cpu_s / run.duration_s, 2),
+        "server_cpu_ms_per_request": round(1000 * run.server_cpu_s / max(1, len(samples)), 1),
+        "locust_cores": round(run.locust_cpu_s / run.duration_s, 2),
+        "machine_busy": round(run.machine_busy, 3),
     }
 
 
@@ -487,6 +542,10 @@ def print_report(title: str, figures: dict[str, Any]) -> None:
     for name, lat in rows:
         print(f"  {name:<24}{lat['n']:>7}{lat['p50']:>9.1f}{lat['p95']:>9.1f}"
               f"{lat['p99']:>9.1f}{lat['max']:>9.1f}{lat['unexpected']:>5}")  # fmt: skip
+    print(f"  CPU: gunicorn {figures['server_cores']} cores "
+          f"({figures['server_cpu_ms_per_request']} ms a request), locust "
+          f"{figures['locust_cores']} cores; all {os.cpu_count()} cores "
+          f"{100 * figures['machine_busy']:.0f}% busy (everyone's work)")  # fmt: skip
     for line in figures["first_unexpected"]:
         print(f"  unexpected: {line}")
 
@@ -587,9 +646,9 @@ def main(argv: list[str] | None = None) -> int:
             base, port=args.port, web_concurrency=args.web_concurrency, threads=args.threads
         )
         runs: list[tuple[str, LoadRun]] = []
-        with gunicorn(env, out) as base_url:
-            common = {"base_url": base_url, "fixture_path": fixture_path, "out": out,
-                      "think": tuple(args.think)}  # fmt: skip
+        with gunicorn(env, out) as server:
+            common = {"base_url": server.url, "fixture_path": fixture_path, "out": out,
+                      "think": tuple(args.think), "server_pid": server.pid}  # fmt: skip
             if args.baseline_duration:
                 runs.append(("baseline", locust_run(
                     **common, name="baseline", users=1, duration_s=args.baseline_duration)))  # fmt: skip

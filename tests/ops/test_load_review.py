@@ -51,9 +51,9 @@ def test_two_reviewers_through_gunicorn_every_relabel_counted_once(
         web_concurrency=1,
         threads=2,
     )
-    with load_review.gunicorn(env, tmp_path) as base_url:
+    with load_review.gunicorn(env, tmp_path) as server:
         run = load_review.locust_run(
-            base_url=base_url,
+            base_url=server.url,
             fixture_path=fixture.write(tmp_path / "fixture.json"),
             out=tmp_path,
             name="smoke",
