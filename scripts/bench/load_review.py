@@ -629,7 +629,9 @@ def main(argv: list[str] | None = None) -> int:
     _database(args.db_name)
     try:
         base = _base_env(args, work)
-        _setup_django(base)
+        # The fixture's uploads queue classification: to an in-process broker, never to a
+        # Redis a worker listens on (the cases already have their fixture calls).
+        _setup_django(base | {"CELERY_BROKER_URL": "memory://"})
         started = time.monotonic()
         fixture = fixture_create(
             reviewers=args.users,
