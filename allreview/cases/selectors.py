@@ -228,6 +228,17 @@ def cells_current_labels(*, cell_ids: list[int], user: Any = None) -> dict[int, 
     return dict(rows.order_by("id").values_list("cell_id", "value"))
 
 
+def case_cells_current_labels(
+    *, case: Case, cell_ids: list[int], user: Any = None
+) -> dict[int, str | None]:
+    """cell id -> current label (None: none, or cleared) for each of the given cells that is in
+    the case; with a user, that user's newest read. One query for a write's two questions:
+    are these cells of this case, and which labels do the new rows replace."""
+    label = review_label_subquery() if user is None else own_read_subquery(user=user)
+    rows = Cell.objects.filter(case=case, pk__in=cell_ids).annotate(current=label)
+    return dict(rows.values_list("pk", "current"))
+
+
 def cell_label_history(*, cell: Cell, limit: int = 50, user: Any = None) -> list[dict[str, Any]]:
     """Newest first: value ('' when cleared by an undo), kind, who, when. With a user (a blinded
     reader), only that user's own reads."""

@@ -103,7 +103,7 @@ def request_id(request: HttpRequest, body: dict[str, Any] | None = None) -> str:
 def _batch_response(
     request: HttpRequest, case: Case, batch: case_services.LabelBatch, status: int
 ) -> JsonResponse:
-    summary = case_summary(case=case, user=request.user)
+    summary = case_summary(case=case, user=request.user, view=batch.view)
     changes = [{"cell": c.cell_id, "before": c.before, "after": c.after} for c in batch.changes]
     return JsonResponse(
         {
