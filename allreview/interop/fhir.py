@@ -59,9 +59,12 @@ class _Entries:
     def add(self, name: str, resource_class: type[Resource], body: Json) -> Json:
         """Validate `body` as `resource_class` and add it; a reference to it comes back."""
         rid = self.uid(name)
+        reference = {"reference": f"urn:uuid:{rid}", "type": resource_class.get_resource_type()}
+        if any(url == reference["reference"] for url, _ in self.items):
+            return reference  # one entry per resource (a signer who also read the case)
         resource = resource_class.model_validate({**body, "id": rid})
         self.items.append((f"urn:uuid:{rid}", resource))
-        return {"reference": f"urn:uuid:{rid}", "type": resource_class.get_resource_type()}
+        return reference
 
 
 def _instant(moment: datetime) -> str:
@@ -294,8 +297,7 @@ def bundle_build(report: CaseReport) -> Bundle:
     target = entries.add("diagnostic-report", DiagnosticReport, diagnostic)
     _provenance(entries, report, target, signer)
     # The report first: a reader of the bundle finds the entry point without searching.
-    ordered = entries.items[-2:] if report.replaces else entries.items[-1:]
-    ordered += [item for item in entries.items if item not in ordered]
+    ordered = sorted(entries.items, key=lambda item: not isinstance(item[1], DiagnosticReport))
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",

@@ -34,6 +34,9 @@ def test_signed_case_gives_a_valid_final_bundle_with_every_resource(signed_case,
     assert kinds == {"DiagnosticReport", "Observation", "Specimen", "Device", "Practitioner"}
     for entry in bundle["entry"]:
         assert entry["fullUrl"] == f"urn:uuid:{entry['resource']['id']}"
+    urls = [entry["fullUrl"] for entry in bundle["entry"]]
+    assert len(urls) == len(set(urls))  # dora signed and read: one Practitioner
+    assert len(resources(bundle, "Practitioner")) == 1
     report = DiagnosticReport.model_validate(first)
     assert report.performer[0].display == "Dora Reader"
     assert {r.reference for r in report.result} == {
@@ -76,7 +79,9 @@ def test_device_carries_the_model_version_its_sha256_and_frozen_set_metrics(sign
     assert device["deviceName"][0]["name"] == "m-fhir"
     versions = {v["type"]["coding"][0]["code"]: v["value"] for v in device["version"]}
     assert versions["checkpoint-sha256"] == "ab" * 32
-    properties = {p["type"]["coding"][0]["code"]: p["valueQuantity"][0]["value"] for p in device["property"]}
+    properties = {
+        p["type"]["coding"][0]["code"]: p["valueQuantity"][0]["value"] for p in device["property"]
+    }
     assert properties["metric-weighted-f1"] == 0.87 and properties["eval-patients"] == 8
     assert "metric-roc-auc" not in properties  # unknown metrics are left out, never zero
 
@@ -163,7 +168,9 @@ def test_outsiders_get_404_and_a_blinded_reader_no_preliminary(open_case, bob, a
     from allreview.review.services import case_reader_add
     from tests.factories import MembershipFactory, UserFactory
 
-    assert login(bob).get(f"/api/v1/cases/{open_case.pk}/fhir/?status=preliminary").status_code == 404
+    assert (
+        login(bob).get(f"/api/v1/cases/{open_case.pk}/fhir/?status=preliminary").status_code == 404
+    )
     erin = UserFactory(username="erin")
     MembershipFactory(project=open_case.project, user=erin, role=Role.REVIEWER)
     case_reader_add(case=open_case, user=alice, reader=erin)  # second reader: blinded
