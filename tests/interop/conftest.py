@@ -96,3 +96,10 @@ def fetch_bundle() -> Callable[..., dict]:
         return json.loads(Bundle.model_validate_json(response.content).model_dump_json())
 
     return fetch
+
+
+@pytest.fixture
+def admin_a(lab_a):
+    user = UserFactory(username="ada")
+    MembershipFactory(project=lab_a, user=user, role=Role.ADMIN)
+    return user
