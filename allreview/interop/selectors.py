@@ -10,12 +10,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from allreview.cases import selectors as case_selectors
 from allreview.cases.models import Case, CaseStatus, CellClass, Label, LabelKind
-from allreview.interop.models import FhirEndpoint, FhirPush
+from allreview.interop.models import FhirEndpoint, FhirPush, PushStatus
 from allreview.mlmodels.models import ModelVersion
 from allreview.review.models import CaseReopening, SignedCell, SignOff
 from allreview.review.summary import CaseSummary, case_summary, summarise
@@ -151,3 +151,43 @@ def fhir_endpoint(*, project_id: int) -> FhirEndpoint | None:
 
 def case_pushes(*, case: Case) -> QuerySet[FhirPush]:
     return FhirPush.objects.filter(case=case).select_related("sign_off").order_by("-id")
+
+
+@dataclass(frozen=True)
+class CasePushView:
+    """For the case page: whether the project has a FHIR server and how the newest push of
+    the case went (status None: never pushed)."""
+
+    endpoint_set: bool
+    status: str | None = None
+    status_display: str = ""
+    attempts: int = 0
+    last_error: str = ""
+    sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+
+PUSH_FIELDS = ("status", "attempts", "last_error", "sent_at", "next_attempt_at")
+
+
+def case_push_view(*, case: Case) -> CasePushView:
+    """One query, whatever the state: the case page's query count stays flat."""
+    newest = FhirPush.objects.filter(case_id=case.pk).order_by("-id")
+    row = (
+        FhirEndpoint.objects.filter(project_id=case.project_id)
+        .annotate(**{f"push_{f}": Subquery(newest.values(f)[:1]) for f in PUSH_FIELDS})
+        .values("base_url", *(f"push_{f}" for f in PUSH_FIELDS))
+        .first()
+    )
+    if row is None:  # a push only exists where an endpoint was set (endpoints stay)
+        return CasePushView(endpoint_set=False)
+    status = row["push_status"]
+    return CasePushView(
+        endpoint_set=bool(row["base_url"]),
+        status=status,
+        status_display=PushStatus(status).label if status else "",
+        attempts=row["push_attempts"] or 0,
+        last_error=row["push_last_error"] or "",
+        sent_at=row["push_sent_at"],
+        next_attempt_at=row["push_next_attempt_at"],
+    )
