@@ -14,22 +14,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.device import Device
-from fhir.resources.R4B.diagnosticreport import DiagnosticReport
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.practitioner import Practitioner
-from fhir.resources.R4B.provenance import Provenance
-from fhir.resources.R4B.resource import Resource
-from fhir.resources.R4B.specimen import Specimen
 
 from allreview.interop import codes
 from allreview.interop.selectors import CaseReport, report_key
 from allreview.review.stats import Proportion
+
+if TYPE_CHECKING:
+    from fhir.resources.R4B.bundle import Bundle
+    from fhir.resources.R4B.resource import Resource
 
 Json: TypeAlias = dict[str, object]
 CONTENT_TYPE = "application/fhir+json; fhirVersion=4.0"
@@ -45,6 +41,14 @@ COUNT_ROWS = {
 }
 
 
+def _model(kind: str) -> type[Resource]:
+    """The fhir.resources model of a resource type, imported on first use: the models cost the
+    web process ~27 MB and half a second, paid only once it serves a report."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    return get_fhir_model_class(kind)
+
+
 class _Entries:
     """The bundle's entries so far, each with a urn:uuid fullUrl fixed by the report and its
     place in it: the same report gives the same ids every time it is built."""
@@ -56,13 +60,13 @@ class _Entries:
     def uid(self, name: str) -> str:
         return str(uuid.uuid5(self.namespace, name))
 
-    def add(self, name: str, resource_class: type[Resource], body: Json) -> Json:
-        """Validate `body` as `resource_class` and add it; a reference to it comes back."""
+    def add(self, name: str, kind: str, body: Json) -> Json:
+        """Validate `body` as a `kind` resource and add it; a reference to it comes back."""
         rid = self.uid(name)
-        reference = {"reference": f"urn:uuid:{rid}", "type": resource_class.get_resource_type()}
+        reference = {"reference": f"urn:uuid:{rid}", "type": kind}
         if any(url == reference["reference"] for url, _ in self.items):
             return reference  # one entry per resource (a signer who also read the case)
-        resource = resource_class.model_validate({**body, "id": rid})
+        resource = _model(kind).model_validate({**body, "resourceType": kind, "id": rid})
         self.items.append((f"urn:uuid:{rid}", resource))
         return reference
 
@@ -94,7 +98,7 @@ def _practitioner(entries: _Entries, user: AbstractBaseUser) -> Json:
         "identifier": [{"system": codes.identifier_system("user"), "value": user.get_username()}],
         "name": [{"text": name}],
     }
-    return {**entries.add(f"practitioner/{user.pk}", Practitioner, body), "display": name}
+    return {**entries.add(f"practitioner/{user.pk}", "Practitioner", body), "display": name}
 
 
 def _device(entries: _Entries, report: CaseReport) -> Json | None:
@@ -130,7 +134,7 @@ def _device(entries: _Entries, report: CaseReport) -> Json | None:
     }
     if properties:
         body["property"] = properties
-    return {**entries.add("device", Device, body), "display": version.name}
+    return {**entries.add("device", "Device", body), "display": version.name}
 
 
 def _device_note(report: CaseReport) -> str:
@@ -152,7 +156,7 @@ def _specimen(entries: _Entries, report: CaseReport) -> Json | None:
         "subject": _patient(report),
         "note": [{"text": "Single white-blood-cell images of a stained smear."}],
     }
-    return entries.add("specimen", Specimen, body)
+    return entries.add("specimen", "Specimen", body)
 
 
 def _observation(report: CaseReport, code: str, extra: Json, common: Json) -> Json:
@@ -197,17 +201,17 @@ def _observations(entries: _Entries, report: CaseReport, common: Json) -> list[J
                 }
             ]
         body = _observation(report, code, extra, common)
-        refs.append(entries.add(f"observation/{code}", Observation, body))
+        refs.append(entries.add(f"observation/{code}", "Observation", body))
     fraction = _observation(
         report, "blast-fraction", _fraction_value(summary.current_fraction), common
     )
-    refs.append(entries.add("observation/blast-fraction", Observation, fraction))
+    refs.append(entries.add("observation/blast-fraction", "Observation", fraction))
     model = _observation(
         report, "model-blast-fraction", _fraction_value(summary.model_fraction), common
     )
     if "device" in common:
-        refs.append(entries.add("observation/model-blast-fraction", Observation, model))
-    refs.append(entries.add("observation/blast-flag", Observation, _flag(report, common)))
+        refs.append(entries.add("observation/model-blast-fraction", "Observation", model))
+    refs.append(entries.add("observation/blast-flag", "Observation", _flag(report, common)))
     return refs
 
 
@@ -269,7 +273,7 @@ def _provenance(entries: _Entries, report: CaseReport, target: Json, signer: Jso
         body["agent"] = [{"type": author, "who": signer}]
     else:
         body["agent"] = [{"who": {"display": "AllReview"}}]
-    entries.add("provenance", Provenance, body)
+    entries.add("provenance", "Provenance", body)
 
 
 def bundle_build(report: CaseReport) -> Bundle:
@@ -294,10 +298,13 @@ def bundle_build(report: CaseReport) -> Bundle:
         common["performer"] = [signer]
     results = _observations(entries, report, common)
     diagnostic = _diagnostic_report(report, common, results, readers)
-    target = entries.add("diagnostic-report", DiagnosticReport, diagnostic)
+    target = entries.add("diagnostic-report", "DiagnosticReport", diagnostic)
     _provenance(entries, report, target, signer)
     # The report first: a reader of the bundle finds the entry point without searching.
-    ordered = sorted(entries.items, key=lambda item: not isinstance(item[1], DiagnosticReport))
+    first = "DiagnosticReport"
+    ordered = sorted(entries.items, key=lambda item: item[1].get_resource_type() != first)
+    from fhir.resources.R4B.bundle import Bundle
+
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",
