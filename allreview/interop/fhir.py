@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -46,7 +46,7 @@ def _model(kind: str) -> type[Resource]:
     web process ~27 MB and half a second, paid only once it serves a report."""
     from fhir.resources.R4B import get_fhir_model_class
 
-    return get_fhir_model_class(kind)
+    return cast("type[Resource]", get_fhir_model_class(kind))
 
 
 class _Entries:
@@ -63,7 +63,7 @@ class _Entries:
     def add(self, name: str, kind: str, body: Json) -> Json:
         """Validate `body` as a `kind` resource and add it; a reference to it comes back."""
         rid = self.uid(name)
-        reference = {"reference": f"urn:uuid:{rid}", "type": kind}
+        reference: Json = {"reference": f"urn:uuid:{rid}", "type": kind}
         if any(url == reference["reference"] for url, _ in self.items):
             return reference  # one entry per resource (a signer who also read the case)
         resource = _model(kind).model_validate({**body, "resourceType": kind, "id": rid})

@@ -17,6 +17,7 @@ from allreview.cases import selectors as case_selectors
 from allreview.cases.models import Case, CaseStatus, CellClass, Label, LabelKind
 from allreview.interop.models import FhirEndpoint, FhirPush, PushStatus
 from allreview.mlmodels.models import ModelVersion
+from allreview.projects.selectors import AnyUser
 from allreview.review.models import CaseReopening, SignedCell, SignOff
 from allreview.review.summary import CaseSummary, case_summary, summarise
 from allreview.training.models import ModelScore
@@ -58,7 +59,7 @@ def report_key(case: Case, sign_off: SignOff | None) -> str:
     return f"case-{case.pk}-signoff-{sign_off.pk}"
 
 
-def case_report(*, case: Case, user: AbstractBaseUser, preliminary: bool = False) -> CaseReport:
+def case_report(*, case: Case, user: AnyUser, preliminary: bool = False) -> CaseReport:
     """The signed report of a signed-off case; with `preliminary`, the report of an open case
     as it stands (a signed-off case always gives its signed report). NotSignedOff when there is
     neither; PermissionDenied for a blinded reader of the open case (it would unblind them)."""
@@ -185,7 +186,7 @@ def case_push_view(*, case: Case) -> CasePushView:
     return CasePushView(
         endpoint_set=bool(row["base_url"]),
         status=status,
-        status_display=PushStatus(status).label if status else "",
+        status_display=str(PushStatus(status).label) if status else "",
         attempts=row["push_attempts"] or 0,
         last_error=row["push_last_error"] or "",
         sent_at=row["push_sent_at"],

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -29,6 +28,7 @@ from allreview.interop.models import FhirEndpoint, FhirPush, PushStatus
 from allreview.interop.selectors import signed_report
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
+from allreview.projects.selectors import AnyUser
 from allreview.review.models import SignOff
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _clean_url(raw: str) -> str:
 def fhir_endpoint_set(
     *,
     project: Project,
-    user: AbstractBaseUser,
+    user: AnyUser,
     base_url: str,
     push_enabled: bool,
     token: str = "",
@@ -226,7 +226,7 @@ def _send(push_id: int) -> None:
 
 
 @transaction.atomic
-def fhir_push_request(*, case: Case, user: AbstractBaseUser) -> FhirPush:
+def fhir_push_request(*, case: Case, user: AnyUser) -> FhirPush:
     """A lead sends the case's signed report (again): after a failure, after fixing the server
     setting, or for a case signed before pushing was turned on. Audited."""
     require_role(user=user, project_id=case.project_id, action=Action.ADJUDICATE)
