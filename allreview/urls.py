@@ -15,6 +15,7 @@ urlpatterns = [
     path("exports/", include("allreview.exports.urls")),
     path("projects/", include("allreview.agreement.urls")),
     path("projects/", include("allreview.projects.urls")),
+    path("", include("allreview.interop.urls")),  # issue 15: reports, FHIR server setting
     path("", include("allreview.ops.urls")),
     path("", include("allreview.review.urls")),
 ]

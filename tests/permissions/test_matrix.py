@@ -52,6 +52,10 @@ READS = {
     "cnmc_zip": ("/exports/{project}/cnmc.zip", LEADS),
     "agreement": ("/projects/{project}/agreement/", LEADS),
     "adjudication_queue": ("/projects/{project}/adjudication/", LEADS),
+    # issue 15 (interop): the world's case is open, so its reports are preliminary
+    "case-fhir": ("/api/v1/cases/{case}/fhir/?status=preliminary", ALL),
+    "case_report": ("/cases/{case}/report/", ALL),
+    "fhir_endpoint": ("/projects/{project}/fhir/", LEADS),
 }
 
 # name: (url template, form or JSON body, roles that may do it, what a success leaves behind)
@@ -89,6 +93,11 @@ WRITES = {
         {"blind_second_reads": "on"},
         {"admin"},
         "audit",
+    ),    "fhir_endpoint-post": (  # issue 15
+        "/projects/{project}/fhir/",
+        {"base_url": "https://fhir.lab.example/fhir", "push_enabled": "on"},
+        {"admin"},
+        "audit",
     ),
 }
 
@@ -124,6 +133,7 @@ SHOWN_ELSEWHERE = {
     "case-list-create": "tests/cases/test_upload.py",
     "pretrain_request": "tests/pretraining/test_pretraining.py",  # needs enough cells
     "pretrain_status": "tests/pretraining/test_pretraining.py",
+    "case_fhir_push": "tests/interop/test_access.py",  # issue 15: needs a signed case
 }
 
 
