@@ -247,7 +247,8 @@ def cell_panel(request: HttpRequest, cell_id: int) -> JsonResponse:
     return JsonResponse(
         {
             "cell": cell.pk,
-            "name": cell.original_name,
+            # reader QC: a file name would tell a known-answer cell from the case's own
+            "name": "" if view.stand_ins else cell.original_name,
             "size": [cell.width, cell.height],
             "blinded": view.blinded,
             "model_hidden": view.model_hidden,
