@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "allreview.training",
     "allreview.exports",
     "allreview.agreement",
+    "allreview.quality",
     "django_celery_beat",
     "axes",
     "allreview.ops",
