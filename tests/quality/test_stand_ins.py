@@ -63,7 +63,9 @@ def test_the_reader_sees_them_like_any_cell_in_page_api_and_images(qc_case, pool
     reader = login(pooled.dora)
     shown = stand_in_ids(qc_case)
     page = reader.get(f"/cases/{qc_case.pk}/").content.decode()
-    rows = json.loads(page.split('id="cell-rows" type="application/json">')[1].split("</script>")[0])
+    rows = json.loads(
+        page.split('id="cell-rows" type="application/json">')[1].split("</script>")[0]
+    )
     assert {r[0] for r in rows} == set(own_ids(qc_case)) | set(shown)
     assert {len(r) for r in rows} == {5} and all(r[1] is not None for r in rows)
     api = reader.get(f"/api/v1/cases/{qc_case.pk}/cells/?page_size=100").json()["results"]
