@@ -52,6 +52,8 @@ READS = {
     "cnmc_zip": ("/exports/{project}/cnmc.zip", LEADS),
     "agreement": ("/projects/{project}/agreement/", LEADS),
     "adjudication_queue": ("/projects/{project}/adjudication/", LEADS),
+    "reader_quality": ("/projects/{project}/quality/", LABELLERS),  # readers: their own figures
+    "reference_pool": ("/projects/{project}/quality/pool/", LEADS),
 }
 
 # name: (url template, form or JSON body, roles that may do it, what a success leaves behind)
@@ -90,6 +92,12 @@ WRITES = {
         {"admin"},
         "audit",
     ),
+    "quality_settings": (
+        "/projects/{project}/quality/settings/",
+        {"enabled": "on", "rate": "0.03", "accuracy_floor": "0.9"},
+        {"admin"},
+        "audit",
+    ),
 }
 
 # Routes without a project object (each user sees only their own data there), and routes whose
@@ -122,6 +130,8 @@ SHOWN_ELSEWHERE = {
     "cell_saliency": "tests/review/test_cell_view.py",
     "cell_saliency_image": "tests/review/test_cell_view.py",
     "case-list-create": "tests/cases/test_upload.py",
+    "reference_add": "tests/quality/test_permissions.py",
+    "reference_retire": "tests/quality/test_permissions.py",
 }
 
 
