@@ -3,12 +3,11 @@ Cohen's kappa with a large-sample 95% interval. Plain Python (the web process ha
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from allreview.review.stats import Z_95, Proportion, wilson_interval
+from allreview.review.stats import Proportion, wilson_interval
 
 ANSWERS = ("all", "hem")  # what a reference cell is
 CALLS = ("all", "hem", "unsure")  # what a reader said; an artifact call counts as no class
@@ -27,20 +26,26 @@ class Kappa:
 
 
 def cohen_kappa(pairs: Sequence[tuple[str, str]]) -> Kappa:
-    """Kappa of (answer, call) pairs over blast/normal/unsure, with the interval
-    kappa ± 1.96·SE, SE = sqrt(po(1-po) / (n(1-pe)²)) (Cohen 1960), clipped to [-1, 1].
-    Undefined (None) with fewer than two pairs or when chance agreement is certain."""
+    """Kappa of (answer, call) pairs over blast/normal/unsure, with a 95% interval: the Wilson
+    bounds of the observed agreement put through kappa = (po - pe) / (1 - pe), chance agreement
+    pe held fixed. Unlike kappa ± 1.96·SE, whose SE is 0 when every call is right, it stays
+    honest at small counts and at the ends. None with fewer than two pairs or when chance
+    agreement is certain."""
     n = len(pairs)
     if n < 2:
         return Kappa(None, None, None)
-    observed = sum(a == b for a, b in pairs) / n
+    agreed = sum(a == b for a, b in pairs)
     answers, calls = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
     expected = sum(answers[c] * calls[c] for c in CALLS) / (n * n)
     if expected >= 1:
         return Kappa(None, None, None)
-    kappa = (observed - expected) / (1 - expected)
-    se = math.sqrt(observed * (1 - observed) / (n * (1 - expected) ** 2))
-    return Kappa(kappa, max(-1.0, kappa - Z_95 * se), min(1.0, kappa + Z_95 * se))
+
+    def kappa(observed: float) -> float:
+        return (observed - expected) / (1 - expected)
+
+    observed = wilson_interval(agreed, n)
+    low, high = observed.low or 0.0, observed.high or 0.0
+    return Kappa(kappa(agreed / n), max(-1.0, kappa(low)), min(1.0, kappa(high)))
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,7 @@ def test_quality_page_screenshot(page, live_server, qc_world, alice, monkeypatch
     now = timezone.now()
     for month in (2, 1, 0):
         for name, reader in readers.items():
-            when = now - timedelta(days=31 * month)
+            when = now - timedelta(days=30 * month)
             monkeypatch.setattr("django.utils.timezone.now", lambda when=when: when)
             case = classified_case(
                 files=synthetic_files(40, offset=1000 + 100 * month + 40 * len(name)),

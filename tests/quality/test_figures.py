@@ -20,10 +20,11 @@ def test_kappa_and_accuracy_match_a_hand_computation():
         ("hem", v) for v in ("hem", "hem", "hem", "hem", "all")
     ]
     figures = reader_figures("dora", "all", pairs, floor=0.9)
-    # po = 0.8, pe = 0.5·0.5 + 0.5·0.5 = 0.5, kappa = 0.6; SE = sqrt(0.8·0.2 / (10·0.25)) = 0.253
+    # po = 0.8, pe = 0.5·0.5 + 0.5·0.5 = 0.5, kappa = (0.8 - 0.5) / 0.5 = 0.6; the interval is
+    # po's Wilson interval (0.4902, 0.9433) put through the same formula
     assert figures.kappa.estimate == pytest.approx(0.6)
-    assert figures.kappa.low == pytest.approx(0.6 - 1.959964 * 0.252982, abs=1e-5)
-    assert figures.kappa.high == 1.0  # clipped
+    assert figures.kappa.low == pytest.approx((0.4902 - 0.5) / 0.5, abs=1e-3)
+    assert figures.kappa.high == pytest.approx((0.9433 - 0.5) / 0.5, abs=1e-3)
     assert figures.accuracy.estimate == 0.8 and figures.accuracy.low == pytest.approx(
         0.4902, abs=1e-3
     )
@@ -38,8 +39,10 @@ def test_unsure_and_artifact_calls_count_as_wrong_in_the_unsure_column():
     assert figures.accuracy.successes == 1 and figures.below_floor
 
 
-def test_kappa_is_undefined_with_too_few_reads():
+def test_kappa_is_undefined_with_too_few_reads_and_never_certain_from_a_few():
     assert cohen_kappa([("all", "all")]).estimate is None
+    perfect = cohen_kappa([("all", "all")] * 4 + [("hem", "hem")] * 4)
+    assert perfect.estimate == 1.0 and perfect.high == 1.0 and perfect.low < 0.5
 
 
 @pytest.fixture
