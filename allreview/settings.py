@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "allreview.exports",
     "allreview.agreement",
     "allreview.interop",  # issue 15: FHIR reports and the printable report
+    "allreview.quality",
     "django_celery_beat",
     "axes",
     "allreview.ops",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Case as Case_
@@ -41,8 +41,20 @@ def count_per_case(queryset: QuerySet[Any], *, distinct: bool = False) -> Coales
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+# Reader QC's known-answer cells (Cell.is_reference) are shown to a case's readers but are never
+# part of the case: every figure, record and export reads only the case's own cells.
+OWN_CELLS = Q(is_reference=False)
+
+
+def shown_cells(*, case: Case, stand_ins: bool = False) -> QuerySet[Cell]:
+    """The case's own cells, and with `stand_ins` (ReadingView.stand_ins) the known-answer
+    cells placed among them, which its readers see like any other."""
+    cells = Cell.objects.filter(case=case)
+    return cells if stand_ins else cells.filter(OWN_CELLS)
+
+
 def case_list_for_user(*, user: Any) -> QuerySet[Case]:
-    cells = Cell.objects.filter(case_id=OuterRef("pk"))
+    cells = Cell.objects.filter(OWN_CELLS, case_id=OuterRef("pk"))
     return (
         Case.objects.filter(project_id__in=project_ids_for(user=user, action=Action.VIEW))
         .select_related("project", "model_version")
@@ -85,12 +97,14 @@ def current_label_subquery() -> Subquery:
     return Subquery(newest)
 
 
-def case_cells(*, case: Case, label: Any = None, model_hidden: bool = False) -> QuerySet[Cell]:
+def case_cells(
+    *, case: Case, label: Any = None, model_hidden: bool = False, stand_ins: bool = False
+) -> QuerySet[Cell]:
     """Cells with the case model's prediction and the current label, in one query. A viewer's
     label expression replaces the newest label; `model_hidden` blanks the model's values."""
     model_version_id = None if model_hidden else case.model_version_id
     return (
-        Cell.objects.filter(case=case)
+        shown_cells(case=case, stand_ins=stand_ins)
         .annotate(
             prediction=FilteredRelation(
                 "predictions", condition=Q(predictions__model_version_id=model_version_id)
@@ -117,10 +131,12 @@ def review_label_subquery() -> NullIf:
     return NullIf(current_label_subquery(), Value(""))
 
 
-def case_review_cells(*, case: Case, label: Expression | None = None) -> QuerySet[Cell]:
+def case_review_cells(
+    *, case: Case, label: Expression | None = None, stand_ins: bool = False
+) -> QuerySet[Cell]:
     """The case's cells with its model's prediction and a label: the final label by default
     (what sign-off uses), or the label expression a viewer sees (cleared = NULL)."""
-    return Cell.objects.filter(case=case).annotate(
+    return shown_cells(case=case, stand_ins=stand_ins).annotate(
         prediction=FilteredRelation(
             "predictions", condition=Q(predictions__model_version_id=case.model_version_id)
         ),
@@ -150,11 +166,12 @@ def case_gallery_cells(
     show: str = "all",
     label: Expression | None = None,
     model_hidden: bool = False,
+    stand_ins: bool = False,
 ) -> list[dict[str, Any]]:
     """Gallery rows: blasts first, then normal cells, then unclassified; within a group the most
     uncertain (or the most probable blast) first. One query, plain values. Blinded to the
     model, the rows come in upload order with no model values: an order would give it away."""
-    cells = case_review_cells(case=case, label=label)
+    cells = case_review_cells(case=case, label=label, stand_ins=stand_ins)
     if model_hidden:
         rows = _gallery_filter(cells, "all" if show == "disagree" else show).order_by("id")
         return [
@@ -175,11 +192,15 @@ def case_gallery_cells(
     )
 
 
-def case_review_counts(*, case: Case, label: Expression | None = None) -> dict[str, int]:
+def case_review_counts(
+    *, case: Case, label: Expression | None = None, stand_ins: bool = False
+) -> dict[str, int]:
     """Counts for the case summary and sign-off (final labels unless a viewer's label is given).
     The 'call' of a cell is the label where there is one, the model's otherwise. One query of two
     short columns, tallied here: in SQL every FILTER clause would re-run the label subquery."""
-    pairs = case_review_cells(case=case, label=label).values_list("predicted_label", "label")
+    pairs = case_review_cells(case=case, label=label, stand_ins=stand_ins).values_list(
+        "predicted_label", "label"
+    )
     return tally_review_counts(pairs)
 
 
@@ -373,6 +394,9 @@ class ReadingView:
     model_hidden: bool
     taken: bool = False  # someone reads the case (one or more readers)
     lead: bool = False  # the user is an adjudicator or admin of the project
+    # Reader QC: the open case has known-answer cells and the user may label it, so they are
+    # shown among its cells (and file names, which would tell them apart, are not).
+    stand_ins: bool = False
 
     @property
     def own_reads(self) -> bool:
@@ -407,7 +431,7 @@ def reading_view(*, case: Case, user: Any, role: str | None = ASK) -> ReadingVie
     blinded = bool(readers.get(user.pk))
     if role == ASK:
         role = membership_role(user=user, project_id=case.project_id)
-    return ReadingView(
+    view = ReadingView(
         double_read=len(readers) >= 2,
         reader=user.pk in readers,
         blinded=blinded,
@@ -415,6 +439,16 @@ def reading_view(*, case: Case, user: Any, role: str | None = ASK) -> ReadingVie
         taken=bool(readers),
         lead=role_allows(role, Action.ADJUDICATE),
     )
+    if _shows_stand_ins(case, role, view):
+        view = replace(view, stand_ins=True)
+    return view
+
+
+def _shows_stand_ins(case: Case, role: str | None, view: ReadingView) -> bool:
+    """Known-answer cells are shown to whoever may label the open case, never after sign-off."""
+    if case.status == CaseStatus.SIGNED_OFF or not role_allows(role, Action.LABEL):
+        return False
+    return view.may_label and Cell.objects.filter(case=case, is_reference=True).exists()
 
 
 def viewer_label(*, case: Case, user: Any, view: ReadingView) -> Expression:
@@ -498,7 +532,7 @@ def cells_as_seen(*, case: Case, user: Any, cell_ids: list[int]) -> dict[str, An
     view = reading_view(case=case, user=user)
     label = viewer_label(case=case, user=user, view=view)
     rows = (
-        case_cells(case=case, label=label, model_hidden=view.model_hidden)
+        case_cells(case=case, label=label, model_hidden=view.model_hidden, stand_ins=view.stand_ins)
         .filter(pk__in=cell_ids)
         .values("id", "current_label", "predicted_label", "probability", "uncertainty")
     )
@@ -544,13 +578,14 @@ def signed_sign_off_subquery() -> Case_:
 def case_upload_warnings(*, case: Case) -> list[str]:
     """What the uploader should know about a new case that did not stop it: an earlier case of
     the project holds exactly the same images (same set of sha256), i.e. a likely re-upload."""
-    hashes = list(Cell.objects.filter(case=case).values_list("sha256", flat=True))
+    hashes = list(shown_cells(case=case).values_list("sha256", flat=True))
+    own = Q(cells__is_reference=False)
     same = (
         Case.objects.filter(project_id=case.project_id)
         .exclude(pk=case.pk)
         .annotate(
-            n_cells=Count("cells", distinct=True),
-            n_same=Count("cells", filter=Q(cells__sha256__in=hashes), distinct=True),
+            n_cells=Count("cells", filter=own, distinct=True),
+            n_same=Count("cells", filter=own & Q(cells__sha256__in=hashes), distinct=True),
         )
         .filter(n_cells=len(hashes), n_same=len(hashes))
         .order_by("pk")

@@ -3,6 +3,7 @@ saliency overlays and the image files."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -247,7 +248,8 @@ def cell_panel(request: HttpRequest, cell_id: int) -> JsonResponse:
     return JsonResponse(
         {
             "cell": cell.pk,
-            "name": cell.original_name,
+            # reader QC: a file name would tell a known-answer cell from the case's own
+            "name": "" if view.stand_ins else cell.original_name,
             "size": [cell.width, cell.height],
             "blinded": view.blinded,
             "model_hidden": view.model_hidden,
@@ -309,7 +311,10 @@ def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponse:
         raise Http404("No such cell")
     thumb = field == "thumbnail"
     content_type = "image/jpeg" if thumb else f"image/{cell['image_format'].lower()}"
-    etag = f'"{cell["sha256"][:32]}{"t" if thumb else "i"}"'
+    # Per row, not the bare image hash: a reader QC known-answer cell shares its image (and hash)
+    # with another patient's cell, and equal ETags would link the two.
+    tag = hashlib.blake2b(f"{cell['sha256']}:{cell_id}".encode(), digest_size=16).hexdigest()
+    etag = f'"{tag}{"t" if thumb else "i"}"'
     return _private_file(request, cell[field], content_type, etag)
 
 

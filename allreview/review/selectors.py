@@ -23,6 +23,7 @@ from django.db.models.functions import NullIf
 
 from allreview.cases.models import Case, CaseStatus, Cell, CellClass, Label, Prediction
 from allreview.cases.selectors import (
+    OWN_CELLS,
     blinded_open_case_ids,
     count_per_case,
     own_read_subquery,
@@ -70,7 +71,7 @@ def worklist_for_user(
         cases = cases.filter(status=status)
     if query:
         cases = cases.filter(Q(patient_code__istartswith=query) | Q(specimen_id__istartswith=query))
-    cells = Cell.objects.filter(case_id=OuterRef("pk"))
+    cells = Cell.objects.filter(OWN_CELLS, case_id=OuterRef("pk"))
     # A scalar subquery per cell: always an index probe on (cell, model version); an EXISTS
     # would let the planner hash-join a scan of every prediction for each case.
     model_call = Prediction.objects.filter(
@@ -138,7 +139,7 @@ def adjudication_queue(*, project: Any, user: Any) -> QuerySet[Cell]:
     )
     newest = Label.objects.filter(cell_id=OuterRef("pk")).order_by("-id").values("id")[:1]
     return (
-        Cell.objects.filter(case__project=project)
+        Cell.objects.filter(OWN_CELLS, case__project=project)
         .exclude(case__status=CaseStatus.SIGNED_OFF)
         .exclude(case_id__in=blinded_open_case_ids(user=user))
         .filter(unadjudicated_disputed_filter())

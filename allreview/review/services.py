@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from allreview.audit.services import audit_record
 from allreview.cases import selectors as case_selectors
+from allreview.cases import standins
 from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind, LabelValue, Prediction
 from allreview.cases.services import CaseLocked, require_role
 from allreview.projects.models import Role
@@ -76,6 +77,7 @@ def case_sign_off(*, case: Case, user: Any, exception_reason: str = "") -> SignO
         exception_reason=reason if blocking else "",
     )
     _signed_cells_record(sign_off)
+    standins.case_signed_announce(case=case, sign_off_id=sign_off.pk)  # reader QC's record
     Case.objects.filter(pk=case.pk).update(status=CaseStatus.SIGNED_OFF, updated_at=timezone.now())
     audit_record(
         action="case.sign_off",
@@ -123,7 +125,7 @@ def _signed_cells_record(sign_off: SignOff) -> None:
 def disputed_count(*, case: Case) -> int:
     """Cells whose readers disagree and no adjudicator has settled."""
     return (
-        Cell.objects.filter(case=case)
+        Cell.objects.filter(case_selectors.OWN_CELLS, case=case)
         .filter(case_selectors.unadjudicated_disputed_filter())
         .count()
     )

@@ -56,6 +56,8 @@ READS = {
     "case-fhir": ("/api/v1/cases/{case}/fhir/?status=preliminary", ALL),
     "case_report": ("/cases/{case}/report/", ALL),
     "fhir_endpoint": ("/projects/{project}/fhir/", LEADS),
+    "reader_quality": ("/projects/{project}/quality/", LABELLERS),  # readers: their own figures
+    "reference_pool": ("/projects/{project}/quality/pool/", LEADS),
 }
 
 # name: (url template, form or JSON body, roles that may do it, what a success leaves behind)
@@ -99,6 +101,12 @@ WRITES = {
         {"admin"},
         "audit",
     ),
+    "quality_settings": (
+        "/projects/{project}/quality/settings/",
+        {"enabled": "on", "rate": "0.03", "accuracy_floor": "0.9"},
+        {"admin"},
+        "audit",
+    ),
 }
 
 # Routes without a project object (each user sees only their own data there), and routes whose
@@ -134,6 +142,8 @@ SHOWN_ELSEWHERE = {
     "pretrain_request": "tests/pretraining/test_pretraining.py",  # needs enough cells
     "pretrain_status": "tests/pretraining/test_pretraining.py",
     "case_fhir_push": "tests/interop/test_access.py",  # issue 15: needs a signed case
+    "reference_add": "tests/quality/test_permissions.py",
+    "reference_retire": "tests/quality/test_permissions.py",
 }
 
 
