@@ -93,8 +93,11 @@ INSTALLED_APPS = [
     "allreview.api",
     "allreview.demo",
     "allreview.training",
+    "allreview.pretraining",
     "allreview.exports",
     "allreview.agreement",
+    "allreview.interop",  # issue 15: FHIR reports and the printable report
+    "allreview.quality",
     "django_celery_beat",
     "axes",
     "allreview.ops",
@@ -346,6 +349,10 @@ CELERY_TASK_ROUTES = {
     "allreview.cases.tasks.cases_reclassify_open": {"queue": "inference"},
     "allreview.training.tasks.training_run_execute": {"queue": "training"},
     "allreview.training.tasks.evaluation_rescore": {"queue": "training"},
+    "allreview.pretraining.tasks.pretrain_run_execute": {"queue": "training"},
+    # issue 15: FHIR pushes wait on another server, never on the model: the default queue.
+    "allreview.interop.tasks.fhir_push_send": {"queue": "default"},
+    "allreview.interop.tasks.fhir_pushes_sweep": {"queue": "default"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 2100)
@@ -372,16 +379,36 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "allreview.training.tasks.training_runs_on_new_labels",
         "schedule": env_int("TRAINING_NEW_LABELS_CHECK_SECONDS", 900),
     },
+    # issue 15: new sign-offs of projects that push to a FHIR server, and pushes left behind.
+    "fhir-pushes-sweep": {
+        "task": "allreview.interop.tasks.fhir_pushes_sweep",
+        "schedule": env_int("FHIR_PUSH_SWEEP_SECONDS", 30),
+    },
 }
 # The nightly retraining lives in the database (django-celery-beat), editable in the admin;
 # a migration creates it. The entries above are housekeeping, kept in code.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# FHIR reports (issue 15, docs/fhir.md). Identifier systems of this installation live under
+# FHIR_SYSTEM_BASE (set it to the installation's own URL); pushes retry with exponential backoff.
+FHIR_SYSTEM_BASE = env_str("FHIR_SYSTEM_BASE", "https://allreview.example.org/fhir")
+FHIR_PUSH_MAX_ATTEMPTS = env_int("FHIR_PUSH_MAX_ATTEMPTS", 6)
+FHIR_PUSH_BACKOFF_SECONDS = env_int("FHIR_PUSH_BACKOFF_SECONDS", 30)
+FHIR_PUSH_BACKOFF_MAX_SECONDS = env_int("FHIR_PUSH_BACKOFF_MAX_SECONDS", 3600)
+FHIR_PUSH_TIMEOUT_SECONDS = env_int("FHIR_PUSH_TIMEOUT_SECONDS", 15)
 
 # Retraining.
 TRAINING_SOFT_TIME_LIMIT = env_int("TRAINING_SOFT_TIME_LIMIT", 3 * 3600)
 TRAINING_HEARTBEAT_SECONDS = env_int("TRAINING_HEARTBEAT_SECONDS", 30)
 TRAINING_HEARTBEAT_TIMEOUT = env_int("TRAINING_HEARTBEAT_TIMEOUT", 600)
 TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 3)
+# Self-supervised pretraining (SimCLR) on a project's own cells, asked for on the training page.
+PRETRAIN_EPOCHS = env_int("PRETRAIN_EPOCHS", 20)
+PRETRAIN_MIN_CELLS = env_int("PRETRAIN_MIN_CELLS", 64)
+# The crops are held in memory while it learns: 5,000 cells at 64 px is about 250 MB.
+PRETRAIN_MAX_CELLS = env_int("PRETRAIN_MAX_CELLS", 5000)
+# A run that has not reported an epoch for this long is taken for dead and released.
+PRETRAIN_STALE_SECONDS = env_int("PRETRAIN_STALE_SECONDS", 3600)
 # Drift warnings: the newest week against the earlier weeks of the same model.
 DRIFT_BANDS = {
     "override_rate": env_float("DRIFT_OVERRIDE_BAND", 0.10),

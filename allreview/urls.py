@@ -14,7 +14,9 @@ urlpatterns = [
     path("account/", include("allreview.accounts.urls")),
     path("exports/", include("allreview.exports.urls")),
     path("projects/", include("allreview.agreement.urls")),
+    path("projects/", include("allreview.quality.urls")),
     path("projects/", include("allreview.projects.urls")),
+    path("", include("allreview.interop.urls")),  # issue 15: reports, FHIR server setting
     path("", include("allreview.ops.urls")),
     path("", include("allreview.cases.urls")),
     path("", include("allreview.review.urls")),

@@ -46,6 +46,9 @@ class Profile:
     color_jitter: float = 0.0  # brightness/contrast/saturation/hue/gamma strength (0: off)
     blur: float = 0.0  # probability of a mild Gaussian blur
     grayscale: bool = False  # feed luminance only (training and prediction): no colour cue
+    # each cell's foreground standardised per channel to one mean and spread (training and
+    # prediction): a patient's overall stain strength and hue are no cue, structure stays
+    cell_standardize: bool = False
     schedule: str = "step"  # "step": lr_decay at lr_decay_epochs; "cosine": warmup + cosine
     warmup_epochs: int = 0
     optimizer: str = "adam"  # "adam" (the paper's) or "adamw" (decoupled weight decay)

@@ -78,12 +78,30 @@ def stain_color_jitter(x: torch.Tensor, profile: Profile) -> torch.Tensor:
     return x.clamp(0.0, 1.0) * mask
 
 
+CELL_TARGET_MEAN = 0.5
+CELL_TARGET_STD = 0.15
+
+
+def standardize_cells(x: torch.Tensor) -> torch.Tensor:
+    """Each cell's foreground (the non-black pixels), channel by channel, shifted and scaled to
+    one mean and spread (Reinhard-style, in RGB): what is left is the cell's structure and the
+    colour differences inside it, not its patient's stain strength or hue. Background stays 0."""
+    mask = (x > BACKGROUND_LEVEL / 255.0).any(dim=1, keepdim=True).float()
+    count = mask.sum((2, 3), keepdim=True).clamp_min(1)
+    mean = (x * mask).sum((2, 3), keepdim=True) / count
+    var = (((x - mean) * mask) ** 2).sum((2, 3), keepdim=True) / count
+    scaled = (x - mean) / var.sqrt().clamp_min(0.02) * CELL_TARGET_STD + CELL_TARGET_MEAN
+    return scaled.clamp(0.0, 1.0) * mask
+
+
 def to_input(batch: torch.Tensor, profile: Profile, *, jitter: bool = False) -> torch.Tensor:
     """uint8 NCHW -> float in [0, 1], stain/colour-jittered when training asks for it, then
     ImageNet-normalised where the profile asks for it."""
     x = batch.float().div_(255.0)
     if jitter and (profile.stain_jitter or profile.color_jitter or profile.blur):
         x = stain_color_jitter(x, profile)
+    if profile.cell_standardize:
+        x = standardize_cells(x)
     if profile.grayscale:
         x = x.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1).contiguous()
     if profile.normalize:

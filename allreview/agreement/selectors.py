@@ -71,7 +71,7 @@ def _open_reads(reads: Reads, project: Project, viewer: AnyUser | None) -> None:
     if viewer is not None:
         cases = cases.exclude(pk__in=blinded_open_case_ids(user=viewer))
     rows = (
-        Label.objects.filter(cell__case__in=cases, kind=LabelKind.READ)
+        Label.objects.filter(cell__case__in=cases, cell__is_reference=False, kind=LabelKind.READ)
         .exclude(value="")
         .order_by("id")
         .values_list("cell_id", "user__username", "value", "created_at")
@@ -80,7 +80,9 @@ def _open_reads(reads: Reads, project: Project, viewer: AnyUser | None) -> None:
         reads.labels[cell_id][reader] = value  # ascending ids: the newest wins
         reads.months[cell_id] = created.date().replace(day=1)
     calls = Prediction.objects.filter(
-        Q(model_version=F("cell__case__model_version")), cell__case__in=cases
+        Q(model_version=F("cell__case__model_version")),
+        cell__case__in=cases,
+        cell__is_reference=False,
     ).values_list("cell_id", "label")
     reads.model.update(calls)
 

@@ -81,6 +81,11 @@ class CaseUploadSerializer(serializers.Serializer):
     )
 
 
+# On a case with reader QC's known-answer cells, their file name and sha256 (another patient's,
+# the same as in that patient's case) would tell them apart: blank for every cell of the case.
+QC_HIDDEN = {"original_name": "", "sha256": ""}
+
+
 class CellSerializer(serializers.ModelSerializer):
     """A cell as the requesting user may see it: the view passes the reading view in the
     context (`view`); where it hides the imported truth (a blinded read) truth is null."""
@@ -112,6 +117,8 @@ class CellSerializer(serializers.ModelSerializer):
         view = self.context.get("view")
         if view is None or view.truth_hidden:
             data["truth"] = None  # no reading view given: hide rather than guess
+        if view is not None and view.stand_ins:
+            data.update(QC_HIDDEN)  # reader QC: these would tell a known-answer cell apart
         return data
 
 
@@ -123,11 +130,15 @@ def cell_values(cells: QuerySet[Cell]) -> QuerySet[Cell, dict[str, Any]]:
     return rows
 
 
-def cell_rows(page: list[dict[str, Any]], *, truth_hidden: bool) -> list[dict[str, Any]]:
+def cell_rows(
+    page: list[dict[str, Any]], *, truth_hidden: bool, names_hidden: bool = False
+) -> list[dict[str, Any]]:
     """A page of cell_values as the reading view lets the user see it (see CellSerializer)."""
-    if truth_hidden:
-        for row in page:
+    for row in page:
+        if truth_hidden:
             row["truth"] = None
+        if names_hidden:
+            row.update(QC_HIDDEN)
     return page
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -119,7 +120,9 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         view, cells = _cells_as_seen(case, request.user)
         paginator = cell_paginator(request, self.paginator)
         page = paginator.paginate_queryset(s.cell_values(cells), request, view=self)
-        rows = s.cell_rows(list(page or []), truth_hidden=view.truth_hidden)
+        rows = s.cell_rows(
+            list(page or []), truth_hidden=view.truth_hidden, names_hidden=view.stand_ins
+        )
         response: Response = paginator.get_paginated_response(rows)
         return response
 
@@ -143,7 +146,10 @@ def _cells_as_seen(case: Case, user: AnyUser) -> tuple[reading.ReadingView, Quer
     reads, no imported truth and, where the project says so, no model values."""
     view = reading.reading_view(case=case, user=user)
     label = reading.viewer_label(case=case, user=user, view=view)
-    return view, reading.case_cells(case=case, label=label, model_hidden=view.model_hidden)
+    cells = reading.case_cells(
+        case=case, label=label, model_hidden=view.model_hidden, stand_ins=view.stand_ins
+    )
+    return view, cells
 
 
 class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
@@ -156,7 +162,10 @@ class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         cell = self.get_object()
         view, cells = _cells_as_seen(cell.case, request.user)
-        return Response(s.CellSerializer(cells.get(pk=cell.pk), context={"view": view}).data)
+        shown = cells.filter(pk=cell.pk).first()
+        if shown is None:  # reader QC's known-answer cell, to someone it is not shown to
+            raise Http404("No such cell")
+        return Response(s.CellSerializer(shown, context={"view": view}).data)
 
     @extend_schema(
         request=s.LabelInputSerializer,

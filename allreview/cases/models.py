@@ -120,6 +120,10 @@ class Cell(models.Model):
     image_format = models.CharField(max_length=8)
     original_name = models.CharField(max_length=255)
     truth = models.CharField(max_length=8, choices=CellClass.choices, blank=True)
+    # Reader QC (allreview.quality): a known-answer cell of another patient placed among this
+    # case's cells at upload. Readers see it like any other cell; it is never part of the case
+    # (summary figures, sign-off record, exports, agreement, adjudication, retraining).
+    is_reference = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -25,6 +25,18 @@ def count_per_case(queryset: QuerySet[Any], *, distinct: bool = False) -> Coales
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+# Reader QC's known-answer cells (Cell.is_reference) are shown to a case's readers but are never
+# part of the case: every figure, record and export reads only the case's own cells.
+OWN_CELLS = Q(is_reference=False)
+
+
+def shown_cells(*, case: Case, stand_ins: bool = False) -> QuerySet[Cell]:
+    """The case's own cells, and with `stand_ins` (ReadingView.stand_ins) the known-answer
+    cells placed among them, which its readers see like any other."""
+    cells = Cell.objects.filter(case=case)
+    return cells if stand_ins else cells.filter(OWN_CELLS)
+
+
 # --- Review workspace -------------------------------------------------------------------------
 # A Label row with the blank value ("cleared", written only by undo) means "unreviewed again":
 # these selectors treat it as no label.
@@ -45,13 +57,14 @@ def count_per_case(queryset: QuerySet[Any], *, distinct: bool = False) -> Coales
 def case_upload_warnings(*, case: Case) -> list[str]:
     """What the uploader should know about a new case that did not stop it: an earlier case of
     the project holds exactly the same images (same set of sha256), i.e. a likely re-upload."""
-    hashes = list(Cell.objects.filter(case=case).values_list("sha256", flat=True))
+    hashes = list(shown_cells(case=case).values_list("sha256", flat=True))
+    own = Q(cells__is_reference=False)
     same = (
         Case.objects.filter(project_id=case.project_id)
         .exclude(pk=case.pk)
         .annotate(
-            n_cells=Count("cells", distinct=True),
-            n_same=Count("cells", filter=Q(cells__sha256__in=hashes), distinct=True),
+            n_cells=Count("cells", filter=own, distinct=True),
+            n_same=Count("cells", filter=own & Q(cells__sha256__in=hashes), distinct=True),
         )
         .filter(n_cells=len(hashes), n_same=len(hashes))
         .order_by("pk")

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
-from allreview.cases import tasks
+from allreview.cases import standins, tasks
 from allreview.cases.ingest import (
     AcceptedImage,
     IncomingFile,
@@ -115,7 +115,15 @@ def _case_store(
             with ingest_pool() as pool:
                 store = partial(_cell_store, case=case, stored=stored)
                 cells = list(pool.map(lambda image: store(image=image), accepted))
-            Cell.objects.bulk_create(cells, batch_size=500)
+            # Reader QC: known-answer cells of other patients, placed among the case's own
+            # before the insert so their ids fall among the case's (see cases/standins.py).
+            hashes = frozenset(c.sha256 for c in cells)
+            extra = standins.stand_ins_pick(case=case, hashes=hashes, n_own=len(cells))
+            Cell.objects.bulk_create(
+                standins.interleave(cells, [s.cell for s in extra]), batch_size=500
+            )
+            for stand_in in extra:
+                stand_in.on_saved(stand_in.cell)
             audit_record(
                 action="case.upload",
                 actor=user,

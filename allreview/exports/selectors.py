@@ -38,13 +38,15 @@ class ExportCell:
 def export_columns(*, project: Project) -> tuple[list[str], list[str]]:
     """The model versions and readers that appear in the project, in a stable order."""
     models = (
-        Prediction.objects.filter(cell__case__project=project)
+        Prediction.objects.filter(cell__case__project=project, cell__is_reference=False)
         .values_list("model_version__name", flat=True)
         .distinct()
         .order_by("model_version__name")
     )
     readers = (
-        Label.objects.filter(cell__case__project=project, kind=LabelKind.READ)
+        Label.objects.filter(
+            cell__case__project=project, cell__is_reference=False, kind=LabelKind.READ
+        )
         .values_list("user__username", flat=True)
         .distinct()
         .order_by("user__username")
@@ -59,7 +61,7 @@ def export_cells(
     (none while the case is open). With a viewer who reads a case blinded, that case's cells
     carry only the viewer's own reads and no imported truth until it is signed off."""
     cells = (
-        Cell.objects.filter(case__project=project)
+        Cell.objects.filter(case__project=project, is_reference=False)  # never reader QC's
         .annotate(
             patient_code=F("case__patient_code"),
             specimen_id=F("case__specimen_id"),

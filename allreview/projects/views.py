@@ -20,6 +20,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
             "project": m.project,
             "role": m.get_role_display(),
             "lead": role_allows(m.role, Action.ADJUDICATE),
+            "labeller": role_allows(m.role, Action.LABEL),
         }
         for m in memberships.order_by("project__name")
     ]

@@ -88,7 +88,9 @@ def case_summary(
         return summarise(counts, settings.BLAST_FLAG_THRESHOLD)
     view = view or reading_view(case=case, user=user)
     label = viewer_label(case=case, user=user, view=view)
-    counts = case_review_counts(case=case, label=label)
+    # Reader QC: the counts a reader sees include the known-answer cells on their page (a count
+    # that did not move when one is labelled would give it away); the case's record never does.
+    counts = case_review_counts(case=case, label=label, stand_ins=view.stand_ins)
     if view.model_hidden:
         counts = _without_model(counts)
     return summarise(

@@ -20,6 +20,7 @@ from allreview.lib.jsonsafe import json_safe
 from allreview.lib.storage import local_path
 from allreview.mlmodels.models import ModelVersion
 from allreview.mlmodels.services import model_version_register
+from allreview.pretraining.selectors import pretrain_backbone_latest
 from allreview.training.gate import run_gate
 from allreview.training.models import RunStatus, TrainingPolicy, TrainingRun
 from allreview.training.runs import policy_for, run_log, training_run_claim
@@ -85,7 +86,7 @@ def _train_and_gate(run: TrainingRun) -> None:
         train=train,
         val=val,
         output=output,
-        init=Path(policy.init_checkpoint) if policy.init_checkpoint else None,
+        init=_init_weights(run, policy),
         epochs=policy.epochs,
         seed=seed,
         device=settings.MODEL_DEVICE,
@@ -95,6 +96,18 @@ def _train_and_gate(run: TrainingRun) -> None:
     candidate = _candidate_register(run, result.checkpoint, len(train))
     TrainingRun.objects.filter(pk=run.pk).update(candidate=candidate)
     run_gate(run, candidate, policy)
+
+
+def _init_weights(run: TrainingRun, policy: TrainingPolicy) -> Path | None:
+    """The weights a run starts from: the project's newest pretrained backbone when the policy
+    asks for it and one exists for the profile, else the policy's file (or none)."""
+    if policy.init_from_pretrained:
+        backbone = pretrain_backbone_latest(project=run.project, profile=policy.profile)
+        if backbone is not None:
+            run_log(run.pk, f"starting from pretrained backbone #{backbone.pk} ({backbone.sha256[:12]})")
+            return Path(backbone.checkpoint)
+        run_log(run.pk, f"no pretrained {policy.profile} backbone yet; not using one")
+    return Path(policy.init_checkpoint) if policy.init_checkpoint else None
 
 
 def _train_validation(

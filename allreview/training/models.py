@@ -15,6 +15,11 @@ class TrainingPolicy(models.Model):
     init_checkpoint = models.CharField(
         max_length=500, blank=True, help_text="local ImageNet weights file on the training workers"
     )
+    init_from_pretrained = models.BooleanField(
+        default=False,
+        help_text="start from the newest self-supervised backbone pretrained on this project's "
+        "cells (training page), when one exists for the profile; else from init_checkpoint",
+    )
     base_dataset = models.CharField(
         max_length=500,
         blank=True,

@@ -43,7 +43,9 @@ def final_labelled_cells(*, project: Project) -> FinalLabelledCells:
     """Cells of signed-off cases whose final label is a class (unsure and artifact are left out).
     The final label is the one the case's sign-off recorded (SignedCell), never the live one."""
     return (
-        Cell.objects.filter(case__project=project, case__status=CaseStatus.SIGNED_OFF)
+        Cell.objects.filter(
+            case__project=project, case__status=CaseStatus.SIGNED_OFF, is_reference=False
+        )
         .annotate(final_label=signed_label_subquery(), patient=F("case__patient_code"))
         .filter(Q(final_label__in=CellClass.values))
         .order_by("id")
@@ -112,7 +114,9 @@ def drift_by_week(*, project: Project) -> list[dict[str, Any]]:
     with_class = Q(reviewed__in=CellClass.values)
     rows = (
         Prediction.objects.filter(
-            cell__case__project=project, cell__case__model_version=F("model_version")
+            cell__case__project=project,
+            cell__case__model_version=F("model_version"),
+            cell__is_reference=False,
         )
         .annotate(week=TruncWeek("created_at"), reviewed=reviewed)
         .values("week", "model_version__name")

@@ -36,6 +36,12 @@ urlpatterns = [
         views.run_curves,
         name="run_curves_png",
     ),
+    path("<int:project_id>/training/pretrain/", views.pretrain_request, name="pretrain_request"),
+    path(
+        "<int:project_id>/training/pretrain/<int:pretrain_id>/",
+        views.pretrain_status,
+        name="pretrain_status",
+    ),
     path("<int:project_id>/training/evaluation/", views.evaluation_add, name="evaluation_add"),
     path("<int:project_id>/drift/", views.drift, name="drift"),
 ]

@@ -19,6 +19,9 @@ from allreview.mlmodels.selectors import (
     model_version_production,
     model_versions_visible,
 )
+from allreview.pretraining import services as pretraining
+from allreview.pretraining.models import PretrainRun
+from allreview.pretraining.selectors import pretrain_backbone_latest, pretrain_runs_of
 from allreview.projects.access import project_and_role_for, project_for
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
@@ -147,6 +150,10 @@ def runs(request: HttpRequest, project_id: int) -> HttpResponse:
         "frozen_needs": _frozen_needs(project),
         "can_manage": role_allows(role, Action.MANAGE),
         "can_adjudicate": role_allows(role, Action.ADJUDICATE),
+        "pretrain_runs": pretrain_runs_of(project=project)[:5],
+        "pretrain_backbone": pretrain_backbone_latest(
+            project=project, profile=services.policy_for(project).profile
+        ),
     }
     return render(request, "training/runs.html", context)
 
@@ -177,6 +184,40 @@ def run_request(request: HttpRequest, project_id: int) -> HttpResponse:
     else:
         messages.info(request, f"Run #{run.pk}: {run.get_status_display()}. {run.reason}")
     return redirect("training:runs", project_id=project_id)
+
+
+@login_required
+@require_POST
+def pretrain_request(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project(request, project_id, Action.MANAGE)
+    profile = services.policy_for(project).profile
+    try:
+        run = pretraining.pretrain_run_request(project=project, profile=profile, user=request.user)
+    except pretraining.PretrainRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(
+            request,
+            f"Pretraining #{run.pk} queued: {run.n_cells} cells, {run.epochs} epochs of {profile}.",
+        )
+    return redirect("training:runs", project_id=project_id)
+
+
+@login_required
+@require_GET
+def pretrain_status(request: HttpRequest, project_id: int, pretrain_id: int) -> JsonResponse:
+    project = _project(request, project_id)
+    run = get_object_or_404(PretrainRun, pk=pretrain_id, project=project)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "epoch": run.epoch,
+            "epochs": run.epochs,
+            "progress_percent": run.progress_percent,
+            "losses": run.losses,
+            "reason": run.reason,
+        }
+    )
 
 
 @login_required

@@ -9,7 +9,7 @@
 --        (MIGRATION_DATABASE_URL); `manage.py migrate_locked` then grants the app role its rights.
 -- app    what the web server and workers connect as (DATABASE_URL): no superuser, owns nothing,
 --        creates nothing; rows only, and append-only tables (audit events, labels, deployments, sign-offs, signed cells,
---        reopenings) it may read and insert but never update, delete, truncate or un-trigger.
+--        reopenings, reader QC's placements and reads) it may read and insert but never update, delete, truncate or un-trigger.
 -- scripts/deploy/db-roles.sh runs this for compose; docs/deployment.md explains.
 
 \set ON_ERROR_STOP on
@@ -61,6 +61,7 @@ SELECT format('REVOKE UPDATE, DELETE, TRUNCATE ON public.%I FROM %I', tablename,
   FROM pg_tables
  WHERE schemaname = 'public'
    AND tablename IN ('audit_auditevent', 'cases_label', 'mlmodels_deployment',
+                     'quality_referencelabel', 'quality_referenceplacement',
                      'review_casereopening', 'review_signedcell', 'review_signoff')
   \gexec
 RESET ROLE;

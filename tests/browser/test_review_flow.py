@@ -86,6 +86,9 @@ def test_keyboard_review_from_ready_to_signed_off(page, live_server, review_case
     page.keyboard.press("s")  # saliency overlay of the focused cell
     page.wait_for_selector("#cell-saliency:not([hidden])", timeout=60_000)
     assert page.get_attribute("#cell-saliency", "src").endswith("/saliency.png")
+    # issue 15 (merge note): the overlay is shown as its src is set; wait for the load to end
+    # (a broken image is complete too) before reading its size, or a loaded machine races it.
+    page.wait_for_function("document.getElementById('cell-saliency').complete")
     assert page.evaluate("document.getElementById('cell-saliency').naturalWidth") > 0
     page.keyboard.press("s")
 

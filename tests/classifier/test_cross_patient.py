@@ -172,3 +172,26 @@ def test_pretrain_refuses_a_folder_without_images(
     args = ["pretrain", "--images", str(tmp_path), "--output", str(tmp_path / "x.pt")]
     assert cli_main(args) == 2
     assert "at least two cell images" in capsys.readouterr().err
+
+
+def test_cell_standardize_removes_a_patients_stain_but_keeps_structure():
+    import dataclasses
+
+    import torch
+
+    from classifier.profiles import get_profile
+    from classifier.transforms import standardize_cells, to_input
+
+    torch.manual_seed(0)
+    cell = torch.rand(1, 3, 32, 32) * 0.5 + 0.3
+    cell[..., :4, :] = 0.0  # black background rows
+    darker_bluer = cell * torch.tensor([0.7, 0.8, 1.1]).view(1, 3, 1, 1) + 0.02
+    darker_bluer[..., :4, :] = 0.0
+    a, b = standardize_cells(cell), standardize_cells(darker_bluer)
+    assert torch.allclose(a, b, atol=2e-3)  # a linear stain change per channel is gone
+    assert (a[..., :4, :] == 0).all()  # the background stays black
+    assert a[..., 4:, :].std() > 0.1  # the structure inside the cell stays
+    profile = dataclasses.replace(get_profile("cpu"), cell_standardize=True)
+    batch = (torch.cat([cell, darker_bluer]) * 255).to(torch.uint8)
+    inputs = to_input(batch, profile)
+    assert torch.allclose(inputs[0], inputs[1], atol=0.05)

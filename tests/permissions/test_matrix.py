@@ -52,6 +52,12 @@ READS = {
     "cnmc_zip": ("/exports/{project}/cnmc.zip", LEADS),
     "agreement": ("/projects/{project}/agreement/", LEADS),
     "adjudication_queue": ("/projects/{project}/adjudication/", LEADS),
+    # issue 15 (interop): the world's case is open, so its reports are preliminary
+    "case-fhir": ("/api/v1/cases/{case}/fhir/?status=preliminary", ALL),
+    "case_report": ("/cases/{case}/report/", ALL),
+    "fhir_endpoint": ("/projects/{project}/fhir/", LEADS),
+    "reader_quality": ("/projects/{project}/quality/", LABELLERS),  # readers: their own figures
+    "reference_pool": ("/projects/{project}/quality/pool/", LEADS),
 }
 
 # name: (url template, form or JSON body, roles that may do it, what a success leaves behind)
@@ -89,6 +95,17 @@ WRITES = {
         {"blind_second_reads": "on"},
         {"admin"},
         "audit",
+    ),    "fhir_endpoint-post": (  # issue 15
+        "/projects/{project}/fhir/",
+        {"base_url": "https://fhir.lab.example/fhir", "push_enabled": "on"},
+        {"admin"},
+        "audit",
+    ),
+    "quality_settings": (
+        "/projects/{project}/quality/settings/",
+        {"enabled": "on", "rate": "0.03", "accuracy_floor": "0.9"},
+        {"admin"},
+        "audit",
     ),
 }
 
@@ -122,6 +139,11 @@ SHOWN_ELSEWHERE = {
     "cell_saliency": "tests/review/test_cell_view.py",
     "cell_saliency_image": "tests/review/test_cell_view.py",
     "case-list-create": "tests/cases/test_upload.py",
+    "pretrain_request": "tests/pretraining/test_pretraining.py",  # needs enough cells
+    "pretrain_status": "tests/pretraining/test_pretraining.py",
+    "case_fhir_push": "tests/interop/test_access.py",  # issue 15: needs a signed case
+    "reference_add": "tests/quality/test_permissions.py",
+    "reference_retire": "tests/quality/test_permissions.py",
 }
 
 

@@ -147,3 +147,21 @@ def test_gallery_filters_disagreement_unsure_and_artifacts(client_dora, ready_ca
     assert shown("unsure") == {ids[3]}
     assert shown("artifact") == {ids[4]}
     assert shown("unreviewed") == set(ids[5:])
+
+
+def test_a_relabel_asks_the_database_as_often_for_one_cell_as_for_five(
+    client_dora, ready_case, django_assert_num_queries
+):
+    # Under load every round trip waits for a CPU: the write reads each thing once (the labels
+    # it replaces, the role, the reading view that the answer's summary reuses).
+    ids = cell_ids(ready_case)
+    relabel(client_dora, ready_case, ids[:1], "all")  # the case is in review from here on
+    for cells in (ids[1:2], ids[2:7]):
+        payload = {
+            "cells": cells,
+            "value": "hem",
+            "seen": dict.fromkeys(map(str, cells)),
+            "request_id": f"r-{cells[0]}",
+        }
+        with django_assert_num_queries(14):
+            assert post(client_dora, f"/cases/{ready_case.pk}/labels/", payload).status_code == 201

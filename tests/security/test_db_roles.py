@@ -29,6 +29,8 @@ APPEND_ONLY = [
     "audit_auditevent",
     "cases_label",
     "mlmodels_deployment",
+    "quality_referencelabel",
+    "quality_referenceplacement",
     "review_casereopening",
     "review_signedcell",
     "review_signoff",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from allreview.cases.models import CaseStatus, Cell, Label, Prediction
+from allreview.cases.selectors import OWN_CELLS
 from allreview.lib.users import AnyUser
 from allreview.projects.models import Project
 from allreview.review.selectors.final import unadjudicated_disputed_filter
@@ -20,7 +21,7 @@ def adjudication_queue(*, project: Project, user: AnyUser) -> QuerySet[Cell]:
     )
     newest = Label.objects.filter(cell_id=OuterRef("pk")).order_by("-id").values("id")[:1]
     return (
-        Cell.objects.filter(case__project=project)
+        Cell.objects.filter(OWN_CELLS, case__project=project)
         .exclude(case__status=CaseStatus.SIGNED_OFF)
         .exclude(case_id__in=blinded_open_case_ids(user=user))
         .filter(unadjudicated_disputed_filter())

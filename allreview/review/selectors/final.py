@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce, NullIf
 from django.db.models.lookups import Exact, GreaterThanOrEqual
 
 from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind
+from allreview.cases.selectors import OWN_CELLS
 from allreview.review.models import CaseReader, SignedCell
 from allreview.review.selectors.labels import review_label_subquery
 
@@ -153,4 +154,4 @@ def signed_sign_off_subquery() -> Case_:
 
 def disputed_count(*, case: Case) -> int:
     """Cells whose readers disagree and no adjudicator has settled."""
-    return Cell.objects.filter(case=case).filter(unadjudicated_disputed_filter()).count()
+    return Cell.objects.filter(OWN_CELLS, case=case).filter(unadjudicated_disputed_filter()).count()

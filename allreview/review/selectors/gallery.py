@@ -10,6 +10,7 @@ from django.db.models import Case as Case_
 from django.db.models import Expression, F, FilteredRelation, Q, QuerySet, Value, When
 
 from allreview.cases.models import Case, Cell, CellClass, LabelValue
+from allreview.cases.selectors import shown_cells
 from allreview.review.selectors.final import case_final_label
 
 if TYPE_CHECKING:
@@ -34,10 +35,13 @@ if TYPE_CHECKING:
     ReviewCells = QuerySet[WithAnnotations[Cell, ReviewedCell]]
 
 
-def case_review_cells(*, case: Case, label: Expression | None = None) -> ReviewCells:
+def case_review_cells(
+    *, case: Case, label: Expression | None = None, stand_ins: bool = False
+) -> ReviewCells:
     """The case's cells with its model's prediction and a label: the final label by default
-    (what sign-off uses), or the label expression a viewer sees (cleared = NULL)."""
-    return Cell.objects.filter(case=case).annotate(
+    (what sign-off uses), or the label expression a viewer sees (cleared = NULL). Only the
+    case's own cells unless `stand_ins` (a reader's page: reader QC's known-answer cells too)."""
+    return shown_cells(case=case, stand_ins=stand_ins).annotate(
         prediction=FilteredRelation(
             "predictions", condition=Q(predictions__model_version_id=case.model_version_id)
         ),
@@ -67,11 +71,12 @@ def case_gallery_cells(
     show: str = "all",
     label: Expression | None = None,
     model_hidden: bool = False,
+    stand_ins: bool = False,
 ) -> list[dict[str, Any]]:
     """Gallery rows: blasts first, then normal cells, then unclassified; within a group the most
     uncertain (or the most probable blast) first. One query, plain values. Blinded to the
     model, the rows come in upload order with no model values: an order would give it away."""
-    cells = case_review_cells(case=case, label=label)
+    cells = case_review_cells(case=case, label=label, stand_ins=stand_ins)
     if model_hidden:
         rows = _gallery_filter(cells, "all" if show == "disagree" else show).order_by("id")
         return [
@@ -92,11 +97,15 @@ def case_gallery_cells(
     )
 
 
-def case_review_counts(*, case: Case, label: Expression | None = None) -> dict[str, int]:
+def case_review_counts(
+    *, case: Case, label: Expression | None = None, stand_ins: bool = False
+) -> dict[str, int]:
     """Counts for the case summary and sign-off (final labels unless a viewer's label is given).
     The 'call' of a cell is the label where there is one, the model's otherwise. One query of two
     short columns, tallied here: in SQL every FILTER clause would re-run the label subquery."""
-    pairs = case_review_cells(case=case, label=label).values_list("predicted_label", "label")
+    pairs = case_review_cells(case=case, label=label, stand_ins=stand_ins).values_list(
+        "predicted_label", "label"
+    )
     return tally_review_counts(pairs)
 
 

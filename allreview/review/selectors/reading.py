@@ -4,7 +4,7 @@ may label. Pages, JSON, exports, agreement, audit and the API all ask this modul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Expression, F, FilteredRelation, Q, QuerySet
@@ -12,6 +12,7 @@ from django.db.models import Expression, F, FilteredRelation, Q, QuerySet
 from allreview.audit.models import AuditEvent
 from allreview.audit.selectors import audit_events
 from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind
+from allreview.cases.selectors import shown_cells
 from allreview.lib.users import AnyUser, user_pk
 from allreview.projects.permissions import Action, role_allows
 from allreview.projects.selectors import membership_role
@@ -39,13 +40,18 @@ class CaseIdRow(TypedDict):
 
 
 def case_cells(
-    *, case: Case, label: Expression | None = None, model_hidden: bool = False
+    *,
+    case: Case,
+    label: Expression | None = None,
+    model_hidden: bool = False,
+    stand_ins: bool = False,
 ) -> QuerySet[WithAnnotations[Cell, SeenCell]]:
     """Cells with the case model's prediction and the current label, in one query. A viewer's
-    label expression replaces the newest label; `model_hidden` blanks the model's values."""
+    label expression replaces the newest label; `model_hidden` blanks the model's values;
+    `stand_ins` adds reader QC's known-answer cells (ReadingView.stand_ins)."""
     model_version_id = None if model_hidden else case.model_version_id
     return (
-        Cell.objects.filter(case=case)
+        shown_cells(case=case, stand_ins=stand_ins)
         .annotate(
             prediction=FilteredRelation(
                 "predictions", condition=Q(predictions__model_version_id=model_version_id)
@@ -70,6 +76,9 @@ class ReadingView:
     model_hidden: bool
     taken: bool = False  # someone reads the case (one or more readers)
     lead: bool = False  # the user is an adjudicator or admin of the project
+    # Reader QC: the open case has known-answer cells and the user may label it, so they are
+    # shown among its cells (and file names, which would tell them apart, are not).
+    stand_ins: bool = False
 
     @property
     def own_reads(self) -> bool:
@@ -104,7 +113,7 @@ def reading_view(*, case: Case, user: AnyUser, role: str | None = ASK) -> Readin
     blinded = bool(readers.get(user_pk(user)))
     if role == ASK:
         role = membership_role(user=user, project_id=case.project_id)
-    return ReadingView(
+    view = ReadingView(
         double_read=len(readers) >= 2,
         reader=user.pk in readers,
         blinded=blinded,
@@ -112,6 +121,16 @@ def reading_view(*, case: Case, user: AnyUser, role: str | None = ASK) -> Readin
         taken=bool(readers),
         lead=role_allows(role, Action.ADJUDICATE),
     )
+    if _shows_stand_ins(case, role, view):
+        view = replace(view, stand_ins=True)
+    return view
+
+
+def _shows_stand_ins(case: Case, role: str | None, view: ReadingView) -> bool:
+    """Known-answer cells are shown to whoever may label the open case, never after sign-off."""
+    if case.status == CaseStatus.SIGNED_OFF or not role_allows(role, Action.LABEL):
+        return False
+    return view.may_label and Cell.objects.filter(case=case, is_reference=True).exists()
 
 
 def viewer_label(*, case: Case, user: AnyUser, view: ReadingView) -> Expression:
@@ -169,7 +188,7 @@ def cells_as_seen(*, case: Case, user: AnyUser, cell_ids: list[int]) -> dict[str
     view = reading_view(case=case, user=user)
     label = viewer_label(case=case, user=user, view=view)
     rows = (
-        case_cells(case=case, label=label, model_hidden=view.model_hidden)
+        case_cells(case=case, label=label, model_hidden=view.model_hidden, stand_ins=view.stand_ins)
         .filter(pk__in=cell_ids)
         .values("id", "current_label", "predicted_label", "probability", "uncertainty")
     )

@@ -24,7 +24,7 @@ from django.db.models.functions import NullIf
 
 from allreview.cases.access import visible_cases
 from allreview.cases.models import Case, Cell, CellClass, Prediction
-from allreview.cases.selectors import count_per_case
+from allreview.cases.selectors import OWN_CELLS, count_per_case
 from allreview.lib.users import AnyUser, user_pk
 from allreview.review.models import CaseReader
 from allreview.review.selectors.labels import own_read_subquery, review_label_subquery
@@ -66,7 +66,7 @@ def worklist_for_user(
         cases = cases.filter(status=status)
     if query:
         cases = cases.filter(Q(patient_code__istartswith=query) | Q(specimen_id__istartswith=query))
-    cells = Cell.objects.filter(case_id=OuterRef("pk"))
+    cells = Cell.objects.filter(OWN_CELLS, case_id=OuterRef("pk"))
     # A scalar subquery per cell: always an index probe on (cell, model version); an EXISTS
     # would let the planner hash-join a scan of every prediction for each case.
     model_call = Prediction.objects.filter(
@@ -126,7 +126,7 @@ def percent(part: int, whole: int) -> float | None:
 
 
 def case_list_for_user(*, user: AnyUser) -> QuerySet[Case]:
-    cells = Cell.objects.filter(case_id=OuterRef("pk"))
+    cells = Cell.objects.filter(OWN_CELLS, case_id=OuterRef("pk"))
     return (
         visible_cases(user=user)
         .select_related("project", "model_version")

@@ -20,8 +20,8 @@ from allreview.projects.access import require
 from allreview.projects.permissions import Action
 from allreview.review.errors import CaseLocked, StaleLabels
 from allreview.review.models import LabelRequest
-from allreview.review.selectors.labels import cells_current_labels
-from allreview.review.selectors.reading import cells_as_seen, reading_view
+from allreview.review.selectors.labels import case_cells_current_labels, cells_current_labels
+from allreview.review.selectors.reading import ASK, ReadingView, cells_as_seen, reading_view
 
 # Written only by label_undo, when the undone action gave a cell its first label: the cell is
 # "unreviewed again". Review selectors read this value as no label; label_set never accepts it.
@@ -38,12 +38,15 @@ class LabelChange:
 @dataclass(frozen=True)
 class LabelBatch:
     """One reviewer action over one or more cells; `batch` names it for undo. `replayed`: the
-    request id had been saved before and this is what was saved then."""
+    request id had been saved before and this is what was saved then. `view`: the writer's view
+    of the case as the write found it under the case lock (None for a replay), so the answer's
+    summary need not ask for it again."""
 
     batch: str
     changes: list[LabelChange]
     labels: list[int] = field(default_factory=list)
     replayed: bool = False
+    view: ReadingView | None = None
 
 
 def label_set(
@@ -75,12 +78,15 @@ def label_set_once(
     return Label.objects.get(pk=batch.labels[0]), batch.replayed
 
 
-def _reads_of(case: Case, user: AnyUser) -> tuple[Any, bool]:
+def _reads_of(
+    case: Case, user: AnyUser, role: str | None = ASK
+) -> tuple[AnyUser | None, bool, ReadingView]:
     """Whose labels a write replaces: the user's own reads in a double-read case (or when
-    blinded), else the cell's shared newest label (None); and whether a lead steps in on a case
-    someone else reads. Refuses whoever is not a reader of a taken case (a lead may step in
-    on a single-read case; a double-read case is settled by adjudication)."""
-    view = reading_view(case=case, user=user)
+    blinded), else the cell's shared newest label (None); whether a lead steps in on a case
+    someone else reads; and the user's view of the case. Refuses whoever is not a reader of a
+    taken case (a lead may step in on a single-read case; a double-read case is settled by
+    adjudication). `role`: the user's role when the caller has just asked for it."""
+    view = reading_view(case=case, user=user, role=role)
     if not view.may_label:
         if view.double_read:
             raise PermissionDenied(
@@ -88,7 +94,7 @@ def _reads_of(case: Case, user: AnyUser) -> tuple[Any, bool]:
                 "settle disagreements in the adjudication queue"
             )
         raise PermissionDenied("this case is taken: only its reader (or a lead) labels it")
-    return (user if view.own_reads else None), view.lead_override
+    return (user if view.own_reads else None), view.lead_override, view
 
 
 def labels_set_bulk(
@@ -103,7 +109,7 @@ def labels_set_bulk(
     event per cell, all in one transaction, tied together by a batch id for undo. With `seen`
     (the label each cell showed, None for none) a cell labelled since refuses the whole action
     (StaleLabels); a repeated `request_id` answers what was saved the first time."""
-    require(user=user, project_id=case.project_id, action=Action.LABEL)
+    role = require(user=user, project_id=case.project_id, action=Action.LABEL)
     bad = sorted({v for v in values.values() if v not in LabelValue.values})
     if bad:
         raise ValidationError(
@@ -118,6 +124,7 @@ def labels_set_bulk(
         asked={"values": {str(c): v for c, v in values.items()}},
         resolve=lambda locked: dict(values),
         seen=seen,
+        role=role,
     )
 
 
@@ -133,13 +140,13 @@ def labels_accept_model(
     """Accept the model's call (the Enter key) as the call of `model_version_id`, the version
     whose calls the page showed: if the case has been reclassified by another version since,
     StaleLabels is raised and nothing is written, never a call the reviewer did not see."""
-    require(user=user, project_id=case.project_id, action=Action.LABEL)
+    role = require(user=user, project_id=case.project_id, action=Action.LABEL)
     if not cell_ids:
         raise ValidationError("no cells to label")
 
     def resolve(locked: Case) -> dict[int, str]:
         _require_cells_of_case(locked, cell_ids)
-        if reading_view(case=locked, user=user).model_hidden:
+        if reading_view(case=locked, user=user, role=role).model_hidden:
             raise PermissionDenied("the model's call is hidden from you on this case")
         if model_version_id is None:
             raise ValidationError("say which model version's call you accept ('model_version')")
@@ -166,6 +173,7 @@ def labels_accept_model(
         asked={"accept": model_version_id, "cells": sorted(cell_ids)},
         resolve=resolve,
         seen=seen,
+        role=role,
     )
 
 
@@ -177,9 +185,12 @@ def _label_action(
     asked: dict[str, Any],
     resolve: Callable[[Case], dict[int, str]],
     seen: Mapping[int, str | None] | None,
+    role: str | None,
 ) -> LabelBatch:
     """The shared path of a label write: lock the case, answer a repeated request id from its
-    record, check the cells, the labeller and the view the call was made on, then write."""
+    record, check the cells, the labeller and the view the call was made on, then write.
+    Every label of a case's cells is written under its case's lock (here, undo, adjudication),
+    so the labels read once under it are the ones the new rows replace."""
     fingerprint = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
     with transaction.atomic():
         locked = _lock_open_case(case)
@@ -188,17 +199,19 @@ def _label_action(
             if done is not None:
                 return _replayed(done, fingerprint)
         values = resolve(locked)
-        _require_cells_of_case(locked, list(values))
-        reads_of, lead_override = _reads_of(locked, user)
+        reads_of, lead_override, view = _reads_of(locked, user, role)
+        current = case_cells_current_labels(case=locked, cell_ids=list(values), user=reads_of)
+        _require_cells_found(locked, list(values), current)
         if seen is not None:
-            _require_current(locked, user, reads_of, values, seen)
+            _require_current(locked, user, current, values, seen)
         batch = _labels_write(
             case=locked,
             user=user,
             values=values,
             action="label.set",
-            reads_of=reads_of,
+            before=current,
             lead_override=lead_override,
+            view=view,
         )
         if request_id:
             _request_record(locked, user, request_id, fingerprint, batch)
@@ -208,12 +221,11 @@ def _label_action(
 def _require_current(
     case: Case,
     user: AnyUser,
-    reads_of: AnyUser | None,
+    current: Mapping[int, str | None],
     values: Mapping[int, str],
     seen: Mapping[int, str | None],
 ) -> None:
     """Every cell must still show the label the page showed (as this user sees labels)."""
-    current = cells_current_labels(cell_ids=list(values), user=reads_of)
     stale = [c for c in values if (current.get(c) or None) != (seen.get(c) or None)]
     if stale:
         raise StaleLabels(
@@ -261,7 +273,7 @@ def label_undo(*, case: Case, user: AnyUser, batch: str) -> LabelBatch:
             raise ValidationError("that action was undone already")
         restore = {int(cell): (before or {}).get("label") for cell, before, _ in events}
         expected = {int(cell): after.get("label") for cell, _, after in events}
-        reads_of, _ = _reads_of(case, user)
+        reads_of, _, _ = _reads_of(case, user)
         current = cells_current_labels(cell_ids=list(restore), user=reads_of)
         changed = [c for c, v in expected.items() if (current.get(c) or None) != (v or None)]
         if changed:
@@ -275,7 +287,7 @@ def label_undo(*, case: Case, user: AnyUser, batch: str) -> LabelBatch:
             values=values,
             action="label.undo",
             undoes=batch,
-            reads_of=reads_of,
+            before=current,
         )
 
 
@@ -298,25 +310,37 @@ def _require_cells_of_case(case: Case, cell_ids: list[int]) -> None:
         raise ValidationError(f"cell {missing[0]} is not in case {case.pk}")
 
 
+def _require_cells_found(
+    case: Case, cell_ids: list[int], found: Mapping[int, str | None]
+) -> None:
+    missing = sorted(set(cell_ids) - set(found))
+    if missing:
+        raise ValidationError(f"cell {missing[0]} is not in case {case.pk}")
+
+
 def _labels_write(
     *,
     case: Case,
     user: AnyUser,
     values: Mapping[int, str],
     action: str,
+    before: Mapping[int, str | None],
     undoes: str = "",
-    reads_of: AnyUser | None = None,
     lead_override: bool = False,
+    view: ReadingView | None = None,
 ) -> LabelBatch:
+    """`case` is locked; `before` holds the labels the new rows replace, read under its lock."""
     from allreview.audit.models import AuditEvent
 
     author = signed_in(user)
     batch = uuid.uuid4().hex
-    before = cells_current_labels(cell_ids=list(values), user=reads_of)
     labels = Label.objects.bulk_create(
         Label(cell_id=c, value=v, user=author) for c, v in values.items()
     )
-    Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(status=CaseStatus.IN_REVIEW)
+    if case.status == CaseStatus.READY:  # read under the lock: no query when already in review
+        Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(
+            status=CaseStatus.IN_REVIEW
+        )
     extra: dict[str, Any] = {"undoes": undoes} if undoes else {}
     if lead_override:
         extra["lead_override"] = True  # a lead labelled a case someone else reads
@@ -334,4 +358,6 @@ def _labels_write(
         for cell, value in values.items()
     )
     changes = [LabelChange(c, before.get(c) or None, v or None) for c, v in values.items()]
-    return LabelBatch(batch=batch, changes=changes, labels=[label.pk for label in labels])
+    return LabelBatch(
+        batch=batch, changes=changes, labels=[label.pk for label in labels], view=view
+    )

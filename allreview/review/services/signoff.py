@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
+from allreview.cases import standins
 from allreview.cases.models import Case, CaseStatus, Prediction
 from allreview.lib.users import AnyUser, signed_in
 from allreview.projects.access import require
@@ -64,6 +65,7 @@ def case_sign_off(*, case: Case, user: AnyUser, exception_reason: str = "") -> S
         exception_reason=reason if blocking else "",
     )
     _signed_cells_record(sign_off)
+    standins.case_signed_announce(case=case, sign_off_id=sign_off.pk)  # reader QC's record
     Case.objects.filter(pk=case.pk).update(status=CaseStatus.SIGNED_OFF, updated_at=timezone.now())
     audit_record(
         action="case.sign_off",

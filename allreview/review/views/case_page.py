@@ -58,6 +58,7 @@ def gallery_rows(
         show=show,
         label=label,
         model_hidden=view is not None and view.model_hidden,
+        stand_ins=view is not None and view.stand_ins,  # reader QC: known-answer cells too
     )
     return [
         [

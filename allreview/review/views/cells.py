@@ -3,6 +3,7 @@ saliency overlays and the image files."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -94,7 +95,7 @@ def request_id(request: HttpRequest, body: dict[str, Any] | None = None) -> str:
 def _batch_response(
     request: HttpRequest, case: Case, batch: labels.LabelBatch, status: int
 ) -> JsonResponse:
-    summary = case_summary(case=case, user=request.user)
+    summary = case_summary(case=case, user=request.user, view=batch.view)
     changes = [{"cell": c.cell_id, "before": c.before, "after": c.after} for c in batch.changes]
     return JsonResponse(
         {
@@ -230,7 +231,8 @@ def cell_panel(request: HttpRequest, cell_id: int) -> JsonResponse:
     return JsonResponse(
         {
             "cell": cell.pk,
-            "name": cell.original_name,
+            # reader QC: a file name would tell a known-answer cell from the case's own
+            "name": "" if view.stand_ins else cell.original_name,
             "size": [cell.width, cell.height],
             "blinded": view.blinded,
             "model_hidden": view.model_hidden,
@@ -288,7 +290,10 @@ def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponseBa
     cell = cell_for(user=request.user, cell_id=cell_id)
     thumb = field == "thumbnail"
     content_type = "image/jpeg" if thumb else f"image/{cell.image_format.lower()}"
-    etag = f'"{cell.sha256[:32]}{"t" if thumb else "i"}"'
+    # Per row, not the bare image hash: a reader QC known-answer cell shares its image (and hash)
+    # with another patient's cell, and equal ETags would link the two.
+    tag = hashlib.blake2b(f"{cell.sha256}:{cell_id}".encode(), digest_size=16).hexdigest()
+    etag = f'"{tag}{"t" if thumb else "i"}"'
     return _private_file(request, getattr(cell, field).name, content_type, etag)
 
 
