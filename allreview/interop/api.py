@@ -1,21 +1,20 @@
 """GET /api/v1/cases/{id}/fhir/: the case's report as a FHIR R4 Bundle. Same access as the case
-(404 outside its project); 409 until it is signed off unless ?status=preliminary."""
+(404 outside its project, `cases.access.case_for`); 409 until it is signed off unless
+?status=preliminary (NotSignedOff is a Conflict: `api.exceptions` answers it)."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
-from rest_framework.response import Response
 
-from allreview.cases.selectors import case_get_for_user
+from allreview.cases.access import case_for
 from allreview.interop.fhir import CONTENT_TYPE, bundle_build, bundle_json
-from allreview.interop.selectors import NotSignedOff, case_report
+from allreview.interop.selectors import case_report
 
 STATUSES = ("final", "preliminary")
 
@@ -51,16 +50,11 @@ class FhirJsonRenderer(JSONRenderer):
 @api_view(["GET"])
 @renderer_classes([FhirJsonRenderer, JSONRenderer])
 def case_fhir(request: Request, case_id: int) -> HttpResponse:
-    case = case_get_for_user(user=request.user, case_id=case_id)
-    if case is None:
-        raise Http404("No such case")
+    case = case_for(user=request.user, case_id=case_id)
     wanted = request.query_params.get("status", "final")
     if wanted not in STATUSES:
         raise ValidationError({"status": [f"must be one of {', '.join(STATUSES)}"]})
-    try:
-        report = case_report(case=case, user=request.user, preliminary=wanted == "preliminary")
-    except NotSignedOff as exc:
-        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    report = case_report(case=case, user=request.user, preliminary=wanted == "preliminary")
     response = HttpResponse(bundle_json(bundle_build(report)), content_type=CONTENT_TYPE)
     if request.query_params.get("download") in {"1", "true"}:
         name = f"allreview-case{case.pk}-{report.status}.fhir.json"

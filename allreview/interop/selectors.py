@@ -13,19 +13,21 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
-from allreview.cases import selectors as case_selectors
 from allreview.cases.models import Case, CaseStatus, CellClass, Label, LabelKind
 from allreview.interop.models import FhirEndpoint, FhirPush, PushStatus
+from allreview.lib.conflict import Conflict
+from allreview.lib.users import AnyUser
 from allreview.mlmodels.models import ModelVersion
-from allreview.projects.selectors import AnyUser
 from allreview.review.models import CaseReopening, SignedCell, SignOff
+from allreview.review.selectors.gallery import case_review_cells
+from allreview.review.selectors.reading import reading_view
 from allreview.review.summary import CaseSummary, case_summary, summarise
 from allreview.training.models import ModelScore
 
 PRELIMINARY_STATUSES = (CaseStatus.READY, CaseStatus.IN_REVIEW)
 
 
-class NotSignedOff(Exception):
+class NotSignedOff(Conflict):
     """The case has no current sign-off and no preliminary report was asked for (HTTP 409)."""
 
 
@@ -71,7 +73,7 @@ def case_report(*, case: Case, user: AnyUser, preliminary: bool = False) -> Case
         raise NotSignedOff("the case is not signed off; ask for ?status=preliminary")
     if case.status not in PRELIMINARY_STATUSES:
         raise NotSignedOff(f"a case that is {case.get_status_display().lower()} has no report")
-    if case_selectors.reading_view(case=case, user=user).blinded:
+    if reading_view(case=case, user=user).blinded:
         raise PermissionDenied("you read this case blinded: its report is shown once signed off")
     return _preliminary_report(case)
 
@@ -106,7 +108,7 @@ def signed_report(*, case: Case, sign_off: SignOff) -> CaseReport:
 
 def _preliminary_report(case: Case) -> CaseReport:
     now = timezone.now()
-    blasts = case_selectors.case_review_cells(case=case).filter(label=CellClass.ALL)
+    blasts = case_review_cells(case=case).filter(label=CellClass.ALL)
     assigned = list(case.readers.values_list("user__username", flat=True))
     return CaseReport(
         case=case,
@@ -127,7 +129,9 @@ def _preliminary_report(case: Case) -> CaseReport:
 def _readers(case: Case, assigned: list[str], until: datetime) -> list[AbstractBaseUser]:
     """The case's assigned readers; on a case nobody took, whoever read cells until then."""
     names = assigned or list(
-        Label.objects.filter(cell__case=case, kind=LabelKind.READ, created_at__lte=until)
+        Label.objects.filter(
+            cell__case=case, cell__is_reference=False, kind=LabelKind.READ, created_at__lte=until
+        )
         .exclude(value="")
         .values_list("user__username", flat=True)
         .distinct()

@@ -21,14 +21,14 @@ from django.utils import timezone
 
 from allreview.audit.services import audit_record
 from allreview.cases.models import Case, CaseStatus
-from allreview.cases.queueing import on_commit_send, task_send
-from allreview.cases.services import require_role
-from allreview.interop import fhir, transport
+from allreview.interop import fhir, tasks, transport
 from allreview.interop.models import FhirEndpoint, FhirPush, PushStatus
 from allreview.interop.selectors import signed_report
+from allreview.lib.queueing import enqueue_on_commit, task_send
+from allreview.lib.users import AnyUser, signed_in
+from allreview.projects.access import require
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
-from allreview.projects.selectors import AnyUser
 from allreview.review.models import SignOff
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def fhir_endpoint_set(
 ) -> FhirEndpoint:
     """Admins set where the project's signed reports go. An empty `token` keeps the stored one
     (it is never shown again); `clear_token` removes it. Audited without the token."""
-    require_role(user=user, project_id=project.pk, action=Action.MANAGE)
+    require(user=user, project_id=project.pk, action=Action.MANAGE)
     url = _clean_url(base_url)
     if push_enabled and not url:
         raise ValidationError("give the FHIR server URL before turning pushing on")
@@ -73,7 +73,8 @@ def fhir_endpoint_set(
     before = _endpoint_audit(endpoint)
     if push_enabled and not endpoint.push_enabled:
         endpoint.enabled_at = timezone.now()
-    endpoint.base_url, endpoint.push_enabled, endpoint.updated_by = url, push_enabled, user
+    endpoint.base_url, endpoint.push_enabled = url, push_enabled
+    endpoint.updated_by = signed_in(user)
     if clear_token:
         endpoint.bearer_token = ""
     elif token.strip():
@@ -191,7 +192,7 @@ def fhir_pushes_schedule() -> list[int]:
     # Not sent again by the next sweep unless still unclaimed after the grace.
     FhirPush.objects.filter(pk__in=ids).update(next_attempt_at=now + RESEND_GRACE)
     for push_id in ids:
-        _send(push_id)
+        task_send(tasks.fhir_push_send, push_id)
     return ids
 
 
@@ -219,17 +220,11 @@ def _pushes_create(now: datetime) -> None:
         )
 
 
-def _send(push_id: int) -> None:
-    from allreview.interop.tasks import fhir_push_send  # tasks import this module
-
-    task_send(fhir_push_send, push_id)
-
-
 @transaction.atomic
 def fhir_push_request(*, case: Case, user: AnyUser) -> FhirPush:
     """A lead sends the case's signed report (again): after a failure, after fixing the server
     setting, or for a case signed before pushing was turned on. Audited."""
-    require_role(user=user, project_id=case.project_id, action=Action.ADJUDICATE)
+    require(user=user, project_id=case.project_id, action=Action.ADJUDICATE)
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status != CaseStatus.SIGNED_OFF:
         raise ValidationError("only a signed-off case has a report to send")
@@ -259,6 +254,6 @@ def fhir_push_request(*, case: Case, user: AnyUser) -> FhirPush:
         before=before,
         after={"status": PushStatus.PENDING, "sign_off": sign_off.pk},
     )
-    on_commit_send(lambda: _send(push.pk))
+    enqueue_on_commit(tasks.fhir_push_send, push.pk)
     push.refresh_from_db()
     return push

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from allreview.cases.selectors import case_get_for_user
+from allreview.cases.access import case_for
 from allreview.interop import selectors, services
 from allreview.interop.models import FhirPush
+from allreview.lib.refusals import REFUSALS, refusal_page
 from allreview.projects.access import project_and_role_for
 from allreview.projects.permissions import Action, role_allows
-from allreview.review.refusals import refusal_page
 
 PUSHES_PER_PAGE = 50
 BLASTS_SHOWN = 120
@@ -27,20 +27,13 @@ BLASTS_SHOWN = 120
 @require_http_methods(["GET"])
 def case_report(request: HttpRequest, case_id: int) -> HttpResponse:
     """The printable report: the signed one, or while in review a preliminary one, marked so."""
-    case = case_get_for_user(user=request.user, case_id=case_id)
-    if case is None:
-        raise Http404("No such case")
+    case = case_for(user=request.user, case_id=case_id)
     back = reverse("review:case_detail", args=[case.pk])
     try:
         report = selectors.case_report(case=case, user=request.user, preliminary=True)
-    except selectors.NotSignedOff as exc:
-        return render(
-            request,
-            "review/refused.html",
-            {"title": "No report yet", "detail": str(exc), "back": back},
-            status=409,
-        )
-    except PermissionDenied as exc:
+    except selectors.NotSignedOff as exc:  # 409
+        return refusal_page(request, exc, back=back, title="No report yet")
+    except REFUSALS as exc:
         return refusal_page(request, exc, back=back)
     context = {
         "case": case,
@@ -91,13 +84,11 @@ def fhir_endpoint(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def case_fhir_push(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_get_for_user(user=request.user, case_id=case_id)
-    if case is None:
-        raise Http404("No such case")
+    case = case_for(user=request.user, case_id=case_id)
     back = reverse("review:case_detail", args=[case.pk])
     try:
         services.fhir_push_request(case=case, user=request.user)
-    except (ValidationError, PermissionDenied) as exc:
+    except REFUSALS as exc:
         return refusal_page(request, exc, back=back, title="Report not sent")
     messages.success(request, "The signed report is queued for the project's FHIR server.")
     return redirect(back)

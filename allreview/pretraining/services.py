@@ -15,11 +15,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
+from allreview.lib.queueing import enqueue_on_commit
 from allreview.lib.storage import local_path
+from allreview.lib.users import AnyUser, signed_in
+from allreview.pretraining import tasks
 from allreview.pretraining.models import ACTIVE_PRETRAIN_STATUSES, PretrainRun, PretrainStatus
 from allreview.pretraining.selectors import pretrain_cell_images
 from allreview.projects.models import Project
-from allreview.projects.selectors import AnyUser
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +31,8 @@ class PretrainRefused(Exception):
 
 
 def pretrain_run_request(*, project: Project, profile: str, user: AnyUser) -> PretrainRun:
-    """Queue a pretraining of `profile`'s backbone on the project's cells (one at a time)."""
+    """Queue a pretraining of `profile`'s backbone on the project's cells (one at a time). Who
+    may ask is the training page's to decide (admins), as for a training run."""
     _release_stale(project)
     n_cells = min(len(pretrain_cell_images(project=project)), settings.PRETRAIN_MAX_CELLS)
     if n_cells < settings.PRETRAIN_MIN_CELLS:
@@ -37,7 +40,7 @@ def pretrain_run_request(*, project: Project, profile: str, user: AnyUser) -> Pr
             f"Too few cells to pretrain on: {n_cells} uploaded, at least "
             f"{settings.PRETRAIN_MIN_CELLS} are needed."
         )
-    actor = user if user.is_authenticated else None
+    actor = signed_in(user)
     try:
         with transaction.atomic():
             run = PretrainRun.objects.create(
@@ -54,7 +57,7 @@ def pretrain_run_request(*, project: Project, profile: str, user: AnyUser) -> Pr
                 target=run,
                 after={"profile": profile, "cells": n_cells, "epochs": run.epochs},
             )
-            transaction.on_commit(lambda: _enqueue(run.pk))
+            enqueue_on_commit(tasks.pretrain_run_execute, run.pk)
     except IntegrityError as exc:  # the lock: another request won the race
         raise PretrainRefused(
             "a pretraining is already queued or running for this project"
@@ -75,12 +78,6 @@ def _release_stale(project: Project) -> None:
     )
     if PretrainRun.objects.filter(project=project, status__in=ACTIVE_PRETRAIN_STATUSES).exists():
         raise PretrainRefused("a pretraining is already queued or running for this project")
-
-
-def _enqueue(run_id: int) -> None:
-    from allreview.pretraining.tasks import pretrain_run_execute
-
-    pretrain_run_execute.delay(run_id)
 
 
 def pretrain_run_claim(*, run_id: int) -> bool:

@@ -8,10 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
-from allreview.cases.services import require_role
+from allreview.lib.users import AnyUser, signed_in
+from allreview.projects.access import require
 from allreview.projects.models import Project
 from allreview.projects.permissions import Action
-from allreview.projects.selectors import AnyUser
 from allreview.quality.models import MAX_RATE, QualitySettings, ReferenceCell
 from allreview.quality.selectors import Candidate, reference_candidates
 
@@ -32,7 +32,7 @@ def quality_settings_set(
 ) -> QualitySettings:
     """Turn reader QC on or off and set its rate and floor (admins). New cases get reference
     cells from then on; cases already uploaded are left as they are."""
-    require_role(user=user, project_id=project.pk, action=Action.MANAGE)
+    require(user=user, project_id=project.pk, action=Action.MANAGE)
     errors: dict[str, list[str]] = {}
     if not 0 < rate <= MAX_RATE:
         errors["rate"] = [f"give a rate above 0 and at most {MAX_RATE} (e.g. 0.03 for 3%)"]
@@ -43,7 +43,7 @@ def quality_settings_set(
     settings, _ = QualitySettings.objects.select_for_update().get_or_create(project=project)
     before = _settings_values(settings)
     settings.enabled, settings.rate, settings.accuracy_floor = enabled, rate, accuracy_floor
-    settings.updated_by = user if user.is_authenticated else None
+    settings.updated_by = signed_in(user)
     settings.save()
     audit_record(
         action="quality.settings",
@@ -62,7 +62,7 @@ def reference_cells_add(
 ) -> list[ReferenceCell]:
     """Add cells to the pool (leads). Each must be a candidate now (see reference_candidates):
     otherwise nothing is added and the error names the first that is not."""
-    require_role(user=user, project_id=project.pk, action=Action.ADJUDICATE)
+    require(user=user, project_id=project.pk, action=Action.ADJUDICATE)
     if not cell_ids or len(cell_ids) > MAX_CELLS_PER_ADD:
         raise ValidationError(f"choose 1 to {MAX_CELLS_PER_ADD} cells")
     candidates: dict[int, Candidate] = {
@@ -83,7 +83,7 @@ def reference_cells_add(
             cell_id=cell_id,
             answer=candidate.answer,
             source=candidate.source,
-            chosen_by=user,
+            chosen_by=signed_in(user),
         )
         audit_record(
             action="quality.reference_add",
@@ -100,7 +100,7 @@ def reference_cells_add(
 @transaction.atomic
 def reference_cell_retire(*, reference: ReferenceCell, user: AnyUser) -> ReferenceCell:
     """Take a cell out of the pool for new cases (leads); where it was shown stays recorded."""
-    require_role(user=user, project_id=reference.project_id, action=Action.ADJUDICATE)
+    require(user=user, project_id=reference.project_id, action=Action.ADJUDICATE)
     locked = ReferenceCell.objects.select_for_update().get(pk=reference.pk)
     if locked.retired_at is not None:
         raise ValidationError("that reference cell was retired already")

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,12 +16,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from allreview.lib.csvstream import csv_response
+from allreview.lib.refusals import REFUSALS, refusal_page
 from allreview.projects.access import project_and_role_for, project_for
 from allreview.projects.permissions import Action, role_allows
 from allreview.quality import charts, selectors, services
 from allreview.quality.models import MAX_RATE, ReferenceCell
 from allreview.quality.stats import ReaderFigures
-from allreview.review.refusals import refusal_page
 
 CSV_HEADER = [
     "reader",
@@ -121,7 +121,7 @@ def reference_add(request: HttpRequest, project_id: int) -> HttpResponse:
         added = services.reference_cells_add(
             project=project, user=request.user, cell_ids=_ids(request)
         )
-    except (ValidationError, PermissionDenied) as exc:
+    except REFUSALS as exc:
         return refusal_page(request, exc, back=_pool_url(project.pk), title="Not added")
     messages.success(request, f"{len(added)} reference cell(s) added to the pool.")
     return redirect(_pool_url(project.pk))
@@ -136,7 +136,7 @@ def reference_retire(request: HttpRequest, project_id: int, reference_id: int) -
         raise Http404("No such reference cell")
     try:
         services.reference_cell_retire(reference=reference, user=request.user)
-    except (ValidationError, PermissionDenied) as exc:
+    except REFUSALS as exc:
         return refusal_page(request, exc, back=_pool_url(project.pk), title="Not retired")
     messages.success(request, "The reference cell is retired: new cases will not get it.")
     return redirect(_pool_url(project.pk))
@@ -161,7 +161,7 @@ def quality_settings(request: HttpRequest, project_id: int) -> HttpResponse:
             rate=_number(request, "rate", "the rate"),
             accuracy_floor=_number(request, "accuracy_floor", "the accuracy floor"),
         )
-    except (ValidationError, PermissionDenied) as exc:
+    except REFUSALS as exc:
         return refusal_page(request, exc, back=_pool_url(project.pk), title="Not saved")
     messages.success(request, "Reader QC settings saved.")
     return redirect(_pool_url(project.pk))

@@ -104,7 +104,9 @@ def _init_weights(run: TrainingRun, policy: TrainingPolicy) -> Path | None:
     if policy.init_from_pretrained:
         backbone = pretrain_backbone_latest(project=run.project, profile=policy.profile)
         if backbone is not None:
-            run_log(run.pk, f"starting from pretrained backbone #{backbone.pk} ({backbone.sha256[:12]})")
+            run_log(
+                run.pk, f"starting from pretrained backbone #{backbone.pk} ({backbone.sha256[:12]})"
+            )
             return Path(backbone.checkpoint)
         run_log(run.pk, f"no pretrained {policy.profile} backbone yet; not using one")
     return Path(policy.init_checkpoint) if policy.init_checkpoint else None

@@ -141,19 +141,18 @@ def model_compare(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_GET
 def runs(request: HttpRequest, project_id: int) -> HttpResponse:
     project, role = project_and_role_for(user=request.user, project_id=project_id)
+    policy = training_runs.policy_for(project)
     context = {
         "project": project,
         "runs": TrainingRun.objects.filter(project=project).select_related("candidate")[:50],
-        "policy": training_runs.policy_for(project),
+        "policy": policy,
         "frozen": EvaluationPatient.objects.filter(project=project),
         "new_labels": selectors.new_final_labels_count(project=project),
         "frozen_needs": _frozen_needs(project),
         "can_manage": role_allows(role, Action.MANAGE),
         "can_adjudicate": role_allows(role, Action.ADJUDICATE),
         "pretrain_runs": pretrain_runs_of(project=project)[:5],
-        "pretrain_backbone": pretrain_backbone_latest(
-            project=project, profile=services.policy_for(project).profile
-        ),
+        "pretrain_backbone": pretrain_backbone_latest(project=project, profile=policy.profile),
     }
     return render(request, "training/runs.html", context)
 
@@ -190,7 +189,7 @@ def run_request(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def pretrain_request(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _project(request, project_id, Action.MANAGE)
-    profile = services.policy_for(project).profile
+    profile = training_runs.policy_for(project).profile
     try:
         run = pretraining.pretrain_run_request(project=project, profile=profile, user=request.user)
     except pretraining.PretrainRefused as exc:

@@ -95,7 +95,7 @@ def fixture_create(
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     from allreview.projects.models import Membership, Project, Role
-    from allreview.review.services import case_assign
+    from allreview.review.services.readers import case_assign
 
     rng = random.Random(seed)
     cells = cnmc_cells(cnmc_dir)
@@ -233,7 +233,7 @@ def gunicorn(env: dict[str, str], out: Path, *, boot_timeout: float = 120) -> It
     log = (out / "gunicorn.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "docker/gunicorn.conf.py",
-         "allreview.ops.wsgi:application"],
+         "allreview.wsgi:application"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     base_url = "http://" + env["GUNICORN_BIND"]
@@ -369,7 +369,8 @@ def ledger_check(fixture: Fixture, ledgers: list[dict[str, Any]]) -> LedgerCheck
     from django.contrib.auth import get_user_model
 
     from allreview.audit.models import AuditEvent
-    from allreview.cases.models import Label, LabelRequest
+    from allreview.cases.models import Label
+    from allreview.review.models import LabelRequest
 
     users = dict(
         get_user_model()

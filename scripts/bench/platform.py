@@ -128,16 +128,18 @@ def bench_casepage(n: int, repeat: int) -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from tests.cases.helpers import make_cells, make_model_version
 
     from allreview.cases.models import Case
     from allreview.projects.models import Membership, Project
+    from tests.factories import CellFactory, ModelVersionFactory
 
     user, _ = get_user_model().objects.get_or_create(username="bench")
     project, _ = Project.objects.get_or_create(name="Bench")
     Membership.objects.get_or_create(project=project, user=user, defaults={"role": "admin"})
     case = Case.objects.create(project=project, patient_code=f"PAGE-{time.time_ns()}")
-    make_cells(case, n, model_version=make_model_version(f"bench-{time.time_ns()}"))
+    CellFactory.create_for_case(
+        case, n, model_version=ModelVersionFactory(name=f"bench-{time.time_ns()}")
+    )
     client = Client()
     client.force_login(user)
     url = f"/cases/{case.pk}/"

@@ -13,14 +13,13 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from allreview.cases.models import CellClass
-from allreview.cases.services import labels_set_bulk
 from allreview.projects.models import Role
-from allreview.review.services import case_reader_add, case_sign_off
-from tests.browser.cases import classified_case, cnmc_files, synthetic_files
-from tests.browser.conftest import log_in
-from tests.cases.helpers import make_model_version
-from tests.conftest import CNMC_DIR, REPO
-from tests.factories import MembershipFactory, UserFactory
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.readers import case_reader_add
+from allreview.review.services.signoff import case_sign_off
+from tests.browser.cases import classified_case, cnmc_files, log_in, synthetic_files
+from tests.factories import MembershipFactory, ModelVersionFactory, UserFactory
+from tests.paths import CNMC_DIR, REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +31,7 @@ def signed(alice, lab_a, monkeypatch, settings):
     rita = UserFactory(username="rita", first_name="Rita", last_name="Reader")
     MembershipFactory(project=lab_a, user=rita, role=Role.REVIEWER)
     files = cnmc_files(CNMC_DIR, 24) if CNMC_DIR.is_dir() else synthetic_files(24)
-    model = make_model_version("report-model", project=lab_a)
+    model = ModelVersionFactory(name="report-model", project=lab_a)
     case = classified_case(project=lab_a, user=alice, model=model, files=files, code="PT-0501")
     case_reader_add(case=case, user=alice, reader=rita)
     cells = list(case.cells.order_by("id"))

@@ -11,16 +11,16 @@ import pytest
 from django.utils import timezone
 
 from allreview.cases.models import Case, Label
-from allreview.cases.selectors import case_review_counts
-from allreview.cases.services import labels_set_bulk
 from allreview.projects.models import Role
 from allreview.quality.models import ReferenceCell
 from allreview.quality.services import quality_settings_set, reference_cells_add
-from allreview.review.services import case_reader_add, case_sign_off
-from tests.browser.cases import classified_case, synthetic_files
-from tests.browser.conftest import log_in
-from tests.conftest import REPO
+from allreview.review.selectors.gallery import case_review_counts
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.readers import case_reader_add
+from allreview.review.services.signoff import case_sign_off
+from tests.browser.cases import classified_case, log_in, synthetic_files
 from tests.factories import MembershipFactory, UserFactory
+from tests.paths import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

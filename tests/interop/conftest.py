@@ -11,21 +11,18 @@ from django.test import Client
 from fhir.resources.R4B.bundle import Bundle
 
 from allreview.cases.models import Case
-from allreview.cases.services import labels_set_bulk
 from allreview.projects.models import Role
-from allreview.review.services import case_reader_add, case_sign_off
+from allreview.review.services.readers import case_reader_add
+from allreview.review.services.signoff import case_sign_off
 from allreview.training.models import ModelScore
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory, MembershipFactory, UserFactory
-
-# dora's calls on the ten cells (the model calls cells 5..9 blasts)
-CALLS = ["hem", "hem", "hem", "hem", "artifact", "all", "all", "all", "hem", "all"]
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.factories import (
+    CaseFactory,
+    CellFactory,
+    MembershipFactory,
+    ModelVersionFactory,
+    UserFactory,
+)
+from tests.interop.helpers import CALLS, label_as
 
 
 @pytest.fixture
@@ -45,10 +42,10 @@ def uma(lab_a):
 @pytest.fixture
 def open_case(lab_a, alice, dora) -> Case:
     case = CaseFactory(project=lab_a, patient_code="FHIR-0001", specimen_id="SPEC-77")
-    version = make_model_version("m-fhir", project=lab_a)
+    version = ModelVersionFactory(name="m-fhir", project=lab_a)
     version.sha256 = "ab" * 32
     version.save()
-    make_cells(case, 10, model_version=version)
+    CellFactory.create_for_case(case, 10, model_version=version)
     ModelScore.objects.create(
         model_version=version,
         project=lab_a,
@@ -62,28 +59,12 @@ def open_case(lab_a, alice, dora) -> Case:
     return case
 
 
-def label_as(case: Case, user, calls: list[str]) -> None:
-    ids = list(case.cells.order_by("id").values_list("id", flat=True))
-    labels_set_bulk(case=case, user=user, values=dict(zip(ids, calls, strict=True)))
-
-
 @pytest.fixture
 def signed_case(open_case, dora) -> Case:
     label_as(open_case, dora, CALLS)
     case_sign_off(case=open_case, user=dora)
     open_case.refresh_from_db()
     return open_case
-
-
-def resources(bundle: Bundle | dict, kind: str) -> list[dict]:
-    data = json.loads(bundle.model_dump_json()) if isinstance(bundle, Bundle) else bundle
-    return [e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == kind]
-
-
-def observation(bundle: dict, code: str) -> dict:
-    found = [o for o in resources(bundle, "Observation") if o["code"]["coding"][0]["code"] == code]
-    assert len(found) == 1, f"{code}: {len(found)} observations"
-    return found[0]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from allreview.audit.models import AuditEvent
 from allreview.interop.models import FhirPush
 from allreview.interop.services import fhir_endpoint_set
-from tests.interop.conftest import login
+from tests.interop.helpers import login
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from allreview.interop import codes
 from allreview.interop.fhir import bundle_build, bundle_json
 from allreview.interop.selectors import NotSignedOff, case_report
 from allreview.review.models import SignOff
-from allreview.review.services import case_reopen, case_sign_off
+from allreview.review.services.signoff import case_reopen, case_sign_off
 from allreview.review.summary import case_summary
-from tests.interop.conftest import CALLS, label_as, login, observation, resources
+from tests.interop.helpers import CALLS, label_as, login, observation, resources
 
 
 def _bundle(case, user, **kwargs) -> dict:
@@ -114,7 +114,7 @@ def test_amended_report_after_reopen_points_at_the_replaced_one(signed_case, ali
     first = SignOff.objects.get(case=signed_case)
     case_reopen(case=signed_case, user=alice, reason="cell 3 is a blast")
     ids = list(signed_case.cells.order_by("id").values_list("id", flat=True))
-    from allreview.cases.services import labels_set_bulk
+    from allreview.review.services.labels import labels_set_bulk
 
     labels_set_bulk(case=signed_case, user=dora, values={ids[3]: "all"})
     case_sign_off(case=signed_case, user=dora)
@@ -165,7 +165,7 @@ def test_fhir_clients_accept_header_and_token_auth_are_served(signed_case, dora)
 def test_outsiders_get_404_and_a_blinded_reader_no_preliminary(open_case, bob, alice, dora):
     from allreview.cases.models import CaseStatus
     from allreview.projects.models import Role
-    from allreview.review.services import case_reader_add
+    from allreview.review.services.readers import case_reader_add
     from tests.factories import MembershipFactory, UserFactory
 
     assert (

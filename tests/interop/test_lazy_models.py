@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.paths import REPO
 
 PROBE = """
 import sys, django

@@ -12,9 +12,9 @@ from fhir.resources.R4B.bundle import Bundle
 from allreview.audit.models import AuditEvent
 from allreview.interop import services
 from allreview.interop.models import FhirPush, PushStatus
-from allreview.review.services import case_sign_off
-from tests.interop.conftest import CALLS, label_as, login
+from allreview.review.services.signoff import case_sign_off
 from tests.interop.fhir_server import fhir_server
+from tests.interop.helpers import CALLS, label_as, login
 
 
 @pytest.fixture

@@ -19,11 +19,18 @@ from fhir.resources.R4B.bundle import Bundle
 from allreview.interop import services
 from allreview.interop.models import FhirPush, PushStatus
 from allreview.projects.models import Role
-from allreview.review.services import case_reader_add, case_sign_off
-from tests.cases.helpers import make_cells, make_model_version
-from tests.factories import CaseFactory, MembershipFactory, ProjectFactory, UserFactory
-from tests.interop.conftest import CALLS, label_as, login
+from allreview.review.services.readers import case_reader_add
+from allreview.review.services.signoff import case_sign_off
+from tests.factories import (
+    CaseFactory,
+    CellFactory,
+    MembershipFactory,
+    ModelVersionFactory,
+    ProjectFactory,
+    UserFactory,
+)
 from tests.interop.fhir_server import fhir_server
+from tests.interop.helpers import CALLS, label_as, login
 from tests.ops.procs import worker_args
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -69,7 +76,7 @@ def _signed_case_in(name: str, url: str):
     MembershipFactory(project=project, user=reader, role=Role.REVIEWER)
     services.fhir_endpoint_set(project=project, user=admin, base_url=url, push_enabled=True)
     case = CaseFactory(project=project, patient_code=f"{name}-1")
-    make_cells(case, 10, model_version=make_model_version(f"m-{name}"))
+    CellFactory.create_for_case(case, 10, model_version=ModelVersionFactory(name=f"m-{name}"))
     case_reader_add(case=case, user=admin, reader=reader)
     label_as(case, reader, CALLS)
     case_sign_off(case=case, user=reader)

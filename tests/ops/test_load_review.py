@@ -11,8 +11,8 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import CNMC_DIR, REPO
 from tests.ops.procs import free_port, production_env
+from tests.paths import CNMC_DIR, REPO
 
 pytestmark = [
     pytest.mark.slow,
@@ -76,7 +76,7 @@ def test_the_count_finds_a_doubled_a_lost_and_an_overwritten_label(
     two_reviewers, django_user_model
 ):
     from allreview.cases.models import Cell, Label
-    from allreview.cases.services import labels_set_bulk
+    from allreview.review.services.labels import labels_set_bulk
 
     fixture = two_reviewers
     account = fixture.reviewers[0]

@@ -95,7 +95,8 @@ WRITES = {
         {"blind_second_reads": "on"},
         {"admin"},
         "audit",
-    ),    "fhir_endpoint-post": (  # issue 15
+    ),
+    "fhir_endpoint-post": (  # issue 15
         "/projects/{project}/fhir/",
         {"base_url": "https://fhir.lab.example/fhir", "push_enabled": "on"},
         {"admin"},

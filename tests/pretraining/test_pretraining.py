@@ -13,14 +13,14 @@ from django.utils import timezone
 from allreview.audit.models import AuditEvent
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.services import case_upload
-from allreview.pretraining import services
+from allreview.pretraining import services, tasks
 from allreview.pretraining.models import PretrainRun, PretrainStatus
 from allreview.pretraining.selectors import pretrain_backbone_latest, pretrain_cell_images
 from allreview.projects.models import Role
-from allreview.training import services as training_services
-from allreview.training.models import TrainingPolicy, TrainingRun
-from tests.conftest import CNMC_DIR
-from tests.factories import MembershipFactory, UserFactory
+from allreview.training import execution
+from allreview.training.models import TrainingPolicy
+from tests.factories import MembershipFactory, TrainingRunFactory, UserFactory
+from tests.paths import CNMC_DIR
 
 ROLES = ["outsider", "uploader", "reviewer", "adjudicator", "admin"]
 
@@ -47,7 +47,7 @@ def lab(lab_a, alice, settings):
 @pytest.fixture
 def queued(monkeypatch):
     sent: list[int] = []
-    monkeypatch.setattr(services, "_enqueue", sent.append)
+    monkeypatch.setattr(tasks.pretrain_run_execute, "delay", sent.append)
     return sent
 
 
@@ -93,10 +93,10 @@ def test_a_real_run_writes_a_backbone_that_retraining_starts_from(lab, alice, qu
     services.pretrain_run_execute(run_id=run.pk)
 
     policy = TrainingPolicy.objects.get(project=lab)
-    training = TrainingRun.objects.create(project=lab, trigger="manual", profile="tiny")
-    assert training_services._init_weights(training, policy) is None  # off by default
+    training = TrainingRunFactory(project=lab)
+    assert execution._init_weights(training, policy) is None  # off by default
     policy.init_from_pretrained = True
-    assert training_services._init_weights(training, policy) == Path(run.checkpoint)
+    assert execution._init_weights(training, policy) == Path(run.checkpoint)
     training.refresh_from_db()
     assert f"pretrained backbone #{run.pk}" in training.log
 

@@ -7,19 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from django.test import Client
 
-from allreview.cases.ingest import IncomingFile
-from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind, Prediction
-from allreview.cases.services import case_upload, labels_set_bulk
+from allreview.cases.models import Case, LabelKind
 from allreview.projects.models import Role
-from allreview.quality.models import ReferenceCell
 from allreview.quality.services import quality_settings_set, reference_cells_add
-from allreview.review.services import case_reader_add, case_sign_off
-from classifier.synthetic import make_cell
-from tests.cases.helpers import make_model_version
-from tests.conftest import encode
-from tests.factories import MembershipFactory, UserFactory
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.readers import case_reader_add
+from allreview.review.services.signoff import case_sign_off
+from tests.factories import LabelFactory, ModelVersionFactory
+from tests.quality.helpers import classify, member, upload
 
 SOURCE_CALLS = {  # cell index: (dora, erin)
     0: ("all", "all"),
@@ -31,45 +27,6 @@ SOURCE_CALLS = {  # cell index: (dora, erin)
     6: ("all", "hem"),  # disputed: adjudicated 'all' below
     7: ("unsure", "unsure"),  # agreed, but not a class
 }
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def member(project, name: str, role: str):
-    user = UserFactory(username=name)
-    MembershipFactory(project=project, user=user, role=role)
-    return user
-
-
-def upload(project, user, patient: str, n: int, seed: int) -> Case:
-    files = [
-        IncomingFile(
-            f"{patient}_{i}.png", encode(make_cell("all" if i % 2 else "hem", seed + i), "PNG")
-        )
-        for i in range(n)
-    ]
-    return case_upload(project=project, user=user, patient_code=patient, files=files)
-
-
-def classify(case: Case, version) -> None:
-    """What the worker would write: a prediction for every cell of the case (stand-ins too)."""
-    cells = list(Cell.objects.filter(case=case).order_by("id"))
-    Prediction.objects.bulk_create(
-        Prediction(
-            cell=c,
-            model_version=version,
-            probability=(c.pk % 10) / 10,
-            label="all" if c.pk % 10 >= 5 else "hem",
-            uncertainty=(c.pk % 7) / 100,
-        )
-        for c in cells
-    )
-    Case.objects.filter(pk=case.pk).update(status=CaseStatus.READY, model_version=version)
-    case.refresh_from_db()
 
 
 @dataclass
@@ -89,7 +46,7 @@ class QC:
 def qc(lab_a, alice) -> QC:
     dora, erin = member(lab_a, "dora", Role.REVIEWER), member(lab_a, "erin", Role.REVIEWER)
     ivan, ula = member(lab_a, "ivan", Role.ADMIN), member(lab_a, "ula", Role.UPLOADER)
-    version = make_model_version("qc-model", project=lab_a)
+    version = ModelVersionFactory(name="qc-model", project=lab_a)
     source = upload(lab_a, ula, "SOURCE-1", len(SOURCE_CALLS), seed=100)
     classify(source, version)
     case_reader_add(case=source, user=alice, reader=dora)
@@ -98,7 +55,7 @@ def qc(lab_a, alice) -> QC:
     for reader, position in ((dora, 0), (erin, 1)):
         values = {ids[i]: calls[position] for i, calls in SOURCE_CALLS.items()}
         labels_set_bulk(case=source, user=reader, values=values)
-    Label.objects.create(cell_id=ids[6], value="all", user=alice, kind=LabelKind.ADJUDICATION)
+    LabelFactory(cell_id=ids[6], value="all", user=alice, kind=LabelKind.ADJUDICATION)
     case_sign_off(case=source, user=alice, exception_reason="two unsure cells")
     return QC(lab_a, alice, dora, erin, ivan, ula, version, source, [])
 
@@ -122,20 +79,3 @@ def qc_case(pooled) -> Case:
     classify(case, pooled.version)
     case_reader_add(case=case, user=pooled.dora, reader=pooled.dora)
     return case
-
-
-def stand_in_ids(case: Case) -> list[int]:
-    return list(case.cells.filter(is_reference=True).order_by("id").values_list("id", flat=True))
-
-
-def own_ids(case: Case) -> list[int]:
-    return list(case.cells.filter(is_reference=False).order_by("id").values_list("id", flat=True))
-
-
-def answers(case: Case) -> dict[int, str]:
-    """stand-in cell id -> its known answer."""
-    return dict(
-        ReferenceCell.objects.filter(placements__case=case).values_list(
-            "placements__stand_in_id", "answer"
-        )
-    )

@@ -9,10 +9,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from allreview.cases.services import labels_set_bulk
 from allreview.quality.stats import cohen_kappa, reader_figures
-from allreview.review.services import case_reader_add, case_sign_off
-from tests.quality.conftest import answers, login, own_ids
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.readers import case_reader_add
+from allreview.review.services.signoff import case_sign_off
+from tests.quality.helpers import answers, login, own_ids
 
 
 def test_kappa_and_accuracy_match_a_hand_computation():

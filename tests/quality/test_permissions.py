@@ -9,7 +9,7 @@ from allreview.audit.models import AuditEvent
 from allreview.quality.models import ReferenceCell
 from allreview.quality.services import reference_cells_add
 from tests.factories import UserFactory
-from tests.quality.conftest import login
+from tests.quality.helpers import login
 
 
 @pytest.fixture

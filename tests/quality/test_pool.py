@@ -10,8 +10,8 @@ from allreview.audit.models import AuditEvent
 from allreview.quality.models import ReferenceCell
 from allreview.quality.selectors import reference_candidates
 from allreview.quality.services import reference_cell_retire, reference_cells_add
-from allreview.review.services import case_reopen
-from tests.quality.conftest import login, upload
+from allreview.review.services.signoff import case_reopen
+from tests.quality.helpers import login, upload
 
 
 def test_candidates_are_settled_class_labels_of_signed_off_cases(qc):
@@ -29,9 +29,9 @@ def test_candidates_are_settled_class_labels_of_signed_off_cases(qc):
 
 
 def test_a_single_readers_label_or_an_open_case_is_no_candidate(qc):
-    from allreview.cases.services import labels_set_bulk
-    from allreview.review.services import case_sign_off
-    from tests.quality.conftest import classify
+    from allreview.review.services.labels import labels_set_bulk
+    from allreview.review.services.signoff import case_sign_off
+    from tests.quality.helpers import classify
 
     single = upload(qc.project, qc.ula, "SINGLE-1", 3, seed=900)
     classify(single, qc.version)

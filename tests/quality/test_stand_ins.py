@@ -11,16 +11,19 @@ from collections import Counter
 
 from allreview.agreement.selectors import project_reads
 from allreview.cases.models import Cell, Label
-from allreview.cases.selectors import case_review_counts, reading_view
-from allreview.cases.services import labels_set_bulk
 from allreview.cases.standins import interleave
 from allreview.quality.models import ReferenceLabel, ReferencePlacement
 from allreview.review.models import SignedCell
-from allreview.review.selectors import adjudication_queue
-from allreview.review.services import case_reader_add, case_reopen, case_sign_off, disputed_count
+from allreview.review.selectors.adjudication import adjudication_queue
+from allreview.review.selectors.final import disputed_count
+from allreview.review.selectors.gallery import case_review_counts
+from allreview.review.selectors.reading import reading_view
+from allreview.review.services.labels import labels_set_bulk
+from allreview.review.services.readers import case_reader_add
+from allreview.review.services.signoff import case_reopen, case_sign_off
 from allreview.review.summary import case_summary
 from allreview.training.selectors import final_labelled_cells
-from tests.quality.conftest import answers, login, own_ids, stand_in_ids, upload
+from tests.quality.helpers import answers, login, own_ids, stand_in_ids, upload
 
 
 def test_upload_places_reference_cells_of_other_patients(qc_case, pooled):

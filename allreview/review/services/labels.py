@@ -310,9 +310,7 @@ def _require_cells_of_case(case: Case, cell_ids: list[int]) -> None:
         raise ValidationError(f"cell {missing[0]} is not in case {case.pk}")
 
 
-def _require_cells_found(
-    case: Case, cell_ids: list[int], found: Mapping[int, str | None]
-) -> None:
+def _require_cells_found(case: Case, cell_ids: list[int], found: Mapping[int, str | None]) -> None:
     missing = sorted(set(cell_ids) - set(found))
     if missing:
         raise ValidationError(f"cell {missing[0]} is not in case {case.pk}")
@@ -338,9 +336,7 @@ def _labels_write(
         Label(cell_id=c, value=v, user=author) for c, v in values.items()
     )
     if case.status == CaseStatus.READY:  # read under the lock: no query when already in review
-        Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(
-            status=CaseStatus.IN_REVIEW
-        )
+        Case.objects.filter(pk=case.pk, status=CaseStatus.READY).update(status=CaseStatus.IN_REVIEW)
     extra: dict[str, Any] = {"undoes": undoes} if undoes else {}
     if lead_override:
         extra["lead_override"] = True  # a lead labelled a case someone else reads

@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0004_merge_claim_heartbeat_label_requests"),
+        ("cases", "0005_cell_is_reference"),
     ]
 
     operations = [
