@@ -31,8 +31,9 @@ LAYERS: list[list[str]] = [
     ["projects", "accounts"],
     ["mlmodels"],
     ["cases"],
-    ["review"],
-    ["training", "exports", "agreement"],
+    ["review", "pretraining"],
+    ["training", "exports", "agreement", "quality"],
+    ["interop"],
     ["api", "demo", "ops"],
     ["site"],
 ]

@@ -104,8 +104,8 @@ def _endpoint_audit(endpoint: FhirEndpoint) -> dict[str, object]:
 
 def backoff_seconds(attempts: int) -> int:
     """The wait before attempt `attempts + 1`: the base doubled per failure, capped."""
-    delay = settings.FHIR_PUSH_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)
-    return min(delay, settings.FHIR_PUSH_BACKOFF_MAX_SECONDS)
+    delay: int = settings.FHIR_PUSH_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)
+    return min(delay, int(settings.FHIR_PUSH_BACKOFF_MAX_SECONDS))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from celery import Task, shared_task
 
 
 @shared_task(bind=True, soft_time_limit=120, time_limit=180, max_retries=None)
-def fhir_push_send(self: Task, push_id: int) -> str | None:
+def fhir_push_send(self: Task[[int], str | None], push_id: int) -> str | None:
     """One attempt; a failure that has attempts left comes back with its backoff and is retried
     by Celery after that delay (the row says when, so beat's sweep can resend a lost retry)."""
     from allreview.interop import services

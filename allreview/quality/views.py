@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -59,7 +60,7 @@ def _csv_rows(figures: list[ReaderFigures]) -> Iterator[list[Any]]:
 
 @login_required
 @require_GET
-def reader_quality(request: HttpRequest, project_id: int) -> HttpResponse:
+def reader_quality(request: HttpRequest, project_id: int) -> HttpResponseBase:
     """Leads see every reader; a reader sees only their own figures (uploaders: 403)."""
     project, role = project_and_role_for(
         user=request.user, project_id=project_id, action=Action.LABEL

@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('training', '0002_nightly_schedule'),
+        ("training", "0002_nightly_schedule"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='trainingpolicy',
-            name='init_from_pretrained',
-            field=models.BooleanField(default=False, help_text="start from the newest self-supervised backbone pretrained on this project's cells (training page), when one exists for the profile; else from init_checkpoint"),
+            model_name="trainingpolicy",
+            name="init_from_pretrained",
+            field=models.BooleanField(
+                default=False,
+                help_text="start from the newest self-supervised backbone pretrained on this project's cells (training page), when one exists for the profile; else from init_checkpoint",
+            ),
         ),
     ]
