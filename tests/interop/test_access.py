@@ -42,7 +42,7 @@ def test_unauthenticated_api_client_gets_401(signed_case, client):
     "who, status", [("bob", 404), ("uma", 403), ("dora", 403), ("alice", 302), ("admin_a", 302)]
 )
 def test_sending_again_is_for_leads(request, signed_case, who, status, monkeypatch):
-    monkeypatch.setattr("allreview.interop.services._send", lambda push_id: None)
+    monkeypatch.setattr("allreview.interop.tasks.fhir_push_send.delay", lambda push_id: None)
     user = request.getfixturevalue(who)
     response = login(user).post(f"/cases/{signed_case.pk}/fhir/push/")
     assert response.status_code == status

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from fhir.resources.R4B.bundle import Bundle
 
 from allreview.audit.models import AuditEvent
-from allreview.interop import services
+from allreview.interop import services, tasks
 from allreview.interop.models import FhirPush, PushStatus
 from allreview.review.services.signoff import case_sign_off
 from tests.interop.fhir_server import fhir_server
@@ -21,7 +21,7 @@ from tests.interop.helpers import CALLS, label_as, login
 def sent(monkeypatch) -> list[int]:
     """Push ids the services queued (no broker here)."""
     queued: list[int] = []
-    monkeypatch.setattr(services, "_send", queued.append)
+    monkeypatch.setattr(tasks.fhir_push_send, "delay", queued.append)
     return queued
 
 
