@@ -94,7 +94,9 @@ def cell_cutout(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return rgb[box.y0 : box.y1, box.x0 : box.x1], mask[box.y0 : box.y1, box.x0 : box.x1]
 
 
-def _transformed(rgb: np.ndarray, mask: np.ndarray, scale: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
+def _transformed(
+    rgb: np.ndarray, mask: np.ndarray, scale: float, angle: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Scale and rotate a cutout; returns RGB (float) and alpha in [0, 1]."""
     alpha = Image.fromarray((mask * 255).astype(np.uint8))
     image = Image.fromarray(rgb)
@@ -142,7 +144,10 @@ def _paint_red_cells(canvas: np.ndarray, config: FieldConfig, rng: np.random.Gen
         radius = mean_radius * rng.uniform(0.85, 1.15)
         density, alpha = _disc_profile(radius, rng)
         size = density.shape[0]
-        x, y = int(rng.integers(-size // 2, w - size // 2)), int(rng.integers(-size // 2, h - size // 2))
+        x, y = (
+            int(rng.integers(-size // 2, w - size // 2)),
+            int(rng.integers(-size // 2, h - size // 2)),
+        )
         _blend(canvas, x, y, _tint(rbc, density, rng), alpha * rng.uniform(0.75, 0.95))
 
 
@@ -188,7 +193,13 @@ class _Placed:
 
 
 def _place(
-    sizes: tuple[int, int], placed: list[_Placed], config: FieldConfig, rng: np.random.Generator, *, edge: bool, touch: bool
+    sizes: tuple[int, int],
+    placed: list[_Placed],
+    config: FieldConfig,
+    rng: np.random.Generator,
+    *,
+    edge: bool,
+    touch: bool,
 ) -> tuple[int, int]:
     """Top-left corner for a cutout of `sizes` (h, w): against an earlier cell, across the field
     edge, or free of the others."""
@@ -232,9 +243,10 @@ def _touching(
         cx = other.x + ow / 2 + distance * math.cos(angle)
         cy = other.y + oh / 2 + distance * math.sin(angle)
         x, y = int(cx - pw / 2), int(cy - ph / 2)
-        inside = 0 <= x and 0 <= y and x + pw <= config.width and y + ph <= config.height
+        inside = x >= 0 and y >= 0 and x + pw <= config.width and y + ph <= config.height
         clear = all(
-            p is other or math.hypot(cx - p.x - p.alpha.shape[1] / 2, cy - p.y - p.alpha.shape[0] / 2)
+            p is other
+            or math.hypot(cx - p.x - p.alpha.shape[1] / 2, cy - p.y - p.alpha.shape[0] / 2)
             >= _radius(p.alpha) + radius
             for p in placed
         )
@@ -246,7 +258,12 @@ def _touching(
 def _apart(x: int, y: int, pw: int, ph: int, other: _Placed) -> bool:
     oh, ow = other.alpha.shape
     gap = 0.15 * (pw + ow)
-    return x + pw + gap < other.x or other.x + ow + gap < x or y + ph + gap < other.y or other.y + oh + gap < y
+    return (
+        x + pw + gap < other.x
+        or other.x + ow + gap < x
+        or y + ph + gap < other.y
+        or other.y + oh + gap < y
+    )
 
 
 def field_generate(sources: list[SourceCell], config: FieldConfig, *, seed: int) -> GeneratedField:
@@ -298,7 +315,9 @@ def _truth(placed: list[_Placed], config: FieldConfig) -> list[TruthCell]:
         box = box_of(mine, x0=x0, y0=y0)
         local = mine[box.y0 - y0 : box.y1 - y0, box.x0 - x0 : box.x1 - x0]
         edge = p.x < 0 or p.y < 0 or p.x + pw > config.width or p.y + ph > config.height
-        edge = edge and (box.x0 == 0 or box.y0 == 0 or box.x1 == config.width or box.y1 == config.height)
+        edge = edge and (
+            box.x0 == 0 or box.y0 == 0 or box.x1 == config.width or box.y1 == config.height
+        )
         cells.append(TruthCell(p.source, box, local, bool(edge), p.scale, p.angle))
     return cells
 

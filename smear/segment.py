@@ -21,8 +21,8 @@ import numpy as np
 from smear.masks import Box, box_of
 
 CNMC_CELL_DIAMETER = 210.0  # median equivalent diameter of a C-NMC cell, in C-NMC pixels
-WORK_DIAMETER = 48.0
-SPLIT_NECK = 0.85  # parts meeting along more than this share of a diameter are one cell  # cell diameter (px) on the reduced copy the detection works on
+WORK_DIAMETER = 48.0  # cell diameter (px) on the reduced copy the detection works on
+SPLIT_NECK = 0.85  # parts meeting along more than this share of a diameter are one cell
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,9 @@ def _refined(
         own = np.repeat(np.repeat(own, factor, axis=0), factor, axis=1)
         own = own[: y1 - y0, : x1 - x0]
         if own.shape != (y1 - y0, x1 - x0):  # the field's last rows/columns past the reduced copy
-            own = np.pad(own, ((0, y1 - y0 - own.shape[0]), (0, x1 - x0 - own.shape[1])), mode="edge")
+            own = np.pad(
+                own, ((0, y1 - y0 - own.shape[0]), (0, x1 - x0 - own.shape[1])), mode="edge"
+            )
         patch = h_full[y0:y1, x0:x1]
         mask = _largest(ndimage.binary_fill_holes((patch > threshold) & own))
         if mask is None:
@@ -247,7 +249,12 @@ def _detection(
 
 
 def _score(
-    mask: np.ndarray, values: np.ndarray, threshold: float, area: int, config: SegmentConfig, edge: bool
+    mask: np.ndarray,
+    values: np.ndarray,
+    threshold: float,
+    area: int,
+    config: SegmentConfig,
+    edge: bool,
 ) -> float:
     """Confidence that this is one white cell: stain contrast over the threshold, how convex the
     outline is (a cell is; a smear of stain or a clump is not) and a typical size."""
