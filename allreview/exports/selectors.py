@@ -16,6 +16,7 @@ from allreview.cases.selectors import (
     signed_label_subquery,
     signed_sign_off_subquery,
 )
+from allreview.fields.models import CellProvenance
 from allreview.projects.models import Project
 
 CHUNK = 2000
@@ -35,6 +36,7 @@ class ExportCell:
     sign_off: int | None
     predictions: dict[str, dict[str, float | str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, Any] | None = None  # issue 14: the field it was cut from
 
 
 def export_columns(*, project: Project) -> tuple[list[str], list[str]]:
@@ -130,6 +132,28 @@ def _attach(chunk: list[ExportCell]) -> None:
         readers[cell_id][reader] = value
     for cell_id, values in readers.items():
         by_id[cell_id].labels = values
+    _attach_provenance(by_id)
+
+
+def _attach_provenance(by_id: dict[int, ExportCell]) -> None:
+    """Issue 14: for a cell cut from a smear field, the field, box, mask and detection, so a lab
+    can rebuild the crop from the field."""
+    rows = CellProvenance.objects.filter(cell_id__in=by_id).values(
+        "cell_id", "field_id", "field__original_name", "field__sha256", "x0", "y0", "x1", "y1",
+        "mask", "score", "edge", "origin", "rejected_at",
+    )
+    for row in rows:
+        by_id[row["cell_id"]].provenance = {
+            "field_id": row["field_id"],
+            "field_name": row["field__original_name"],
+            "field_sha256": row["field__sha256"],
+            "box": [row["x0"], row["y0"], row["x1"], row["y1"]],
+            "mask_rle": row["mask"],
+            "score": row["score"],
+            "edge": row["edge"],
+            "origin": row["origin"],
+            "rejected": row["rejected_at"] is not None,
+        }
 
 
 def _blind(chunk: list[ExportCell], hidden: set[int], own: str) -> None:
@@ -152,4 +176,5 @@ def as_dict(cell: ExportCell) -> dict[str, Any]:
         "labels": cell.labels,
         "final_label": cell.final_label or None,
         "sign_off": cell.sign_off,
+        "provenance": cell.provenance,
     }
