@@ -21,6 +21,9 @@ def looks_like_field(*, width: int, height: int, thumbnail: bytes, min_side: int
     if max(width, height) < min_side:
         return False
     with Image.open(io.BytesIO(thumbnail)) as thumb:
-        pixels = list(thumb.convert("RGB").getdata())
-    dark = sum(1 for r, g, b in pixels if r + g + b <= DARK_LEVEL)
-    return dark < CELL_DARK_SHARE * len(pixels)
+        data = thumb.convert("RGB").tobytes()
+    pixels = len(data) // 3
+    dark = sum(
+        1 for i in range(0, len(data), 3) if data[i] + data[i + 1] + data[i + 2] <= DARK_LEVEL
+    )
+    return dark < CELL_DARK_SHARE * pixels
