@@ -98,7 +98,10 @@ def test_segmentation_cuts_each_white_cell_into_a_cell_with_provenance(field_cas
         assert p.polygon and 0 < p.score <= 1 and not p.edge
     centres = sorted(((p.x0 + p.x1) // 2, (p.y0 + p.y1) // 2) for p in provenance)
     expected = sorted((x, y) for x, y, _ in WHITE_CELLS)
-    assert all(abs(a[0] - b[0]) <= 3 and abs(a[1] - b[1]) <= 3 for a, b in zip(centres, expected))
+    assert all(
+        abs(a[0] - b[0]) <= 3 and abs(a[1] - b[1]) <= 3
+        for a, b in zip(centres, expected, strict=True)
+    )
 
 
 def test_segmentation_uses_the_project_scale(field_case, sent):

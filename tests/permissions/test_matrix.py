@@ -52,6 +52,9 @@ READS = {
     "cnmc_zip": ("/exports/{project}/cnmc.zip", LEADS),
     "agreement": ("/projects/{project}/agreement/", LEADS),
     "adjudication_queue": ("/projects/{project}/adjudication/", LEADS),
+    "field_detail": ("/fields/{field}/", ALL),
+    "field_image": ("/fields/{field}/image/", ALL),
+    "field_cells": ("/fields/{field}/cells/", ALL),
 }
 
 # name: (url template, form or JSON body, roles that may do it, what a success leaves behind)
@@ -88,6 +91,18 @@ WRITES = {
         "/projects/{project}/blinding/",
         {"blind_second_reads": "on"},
         {"admin"},
+        "audit",
+    ),
+    "detection_reject": (
+        "/fields/cells/{cell}/reject/",
+        {"json": {"reason": "debris"}},
+        LABELLERS,
+        "audit",
+    ),
+    "field_cells-post": (  # add the missed cell at WHITE_CELLS[1] of the world's field
+        "/fields/{field}/cells/",
+        {"json": {"x": 640, "y": 420}},
+        LABELLERS,
         "audit",
     ),
 }
@@ -133,6 +148,7 @@ def url(template: str, world) -> str:
         version=world.version.pk,
         run=world.run.pk,
         prediction=world.prediction.pk,
+        field=world.field.pk,
     )
 
 
