@@ -16,7 +16,6 @@ from allreview.cases.selectors import (
     signed_label_subquery,
     signed_sign_off_subquery,
 )
-from allreview.fields.models import CellProvenance
 from allreview.projects.models import Project
 
 CHUNK = 2000
@@ -92,13 +91,14 @@ def export_cells(
         "truth",
         "final_label",
         "sign_off",
+        *PROVENANCE_FIELDS,
     )
     last_id = 0
     while True:
         rows = list(cells.filter(pk__gt=last_id).values_list(*fields)[:CHUNK])
         if not rows:
             return
-        chunk = [ExportCell(*row) for row in rows]
+        chunk = [ExportCell(*row[:10], provenance=_provenance(row[10:])) for row in rows]
         _attach(chunk)
         if hidden:
             _blind(chunk, hidden, viewer.get_username())
@@ -132,28 +132,41 @@ def _attach(chunk: list[ExportCell]) -> None:
         readers[cell_id][reader] = value
     for cell_id, values in readers.items():
         by_id[cell_id].labels = values
-    _attach_provenance(by_id)
 
 
-def _attach_provenance(by_id: dict[int, ExportCell]) -> None:
-    """Issue 14: for a cell cut from a smear field, the field, box, mask and detection, so a lab
-    can rebuild the crop from the field."""
-    rows = CellProvenance.objects.filter(cell_id__in=by_id).values(
-        "cell_id", "field_id", "field__original_name", "field__sha256", "x0", "y0", "x1", "y1",
-        "mask", "score", "edge", "origin", "rejected_at",
-    )
-    for row in rows:
-        by_id[row["cell_id"]].provenance = {
-            "field_id": row["field_id"],
-            "field_name": row["field__original_name"],
-            "field_sha256": row["field__sha256"],
-            "box": [row["x0"], row["y0"], row["x1"], row["y1"]],
-            "mask_rle": row["mask"],
-            "score": row["score"],
-            "edge": row["edge"],
-            "origin": row["origin"],
-            "rejected": row["rejected_at"] is not None,
-        }
+# Issue 14: for a cell cut from a smear field, the field, box, mask and detection (joined into the
+# cells' own query), so a lab can rebuild the crop from the field.
+PROVENANCE_FIELDS = (
+    "provenance__field_id",
+    "provenance__field__original_name",
+    "provenance__field__sha256",
+    "provenance__x0",
+    "provenance__y0",
+    "provenance__x1",
+    "provenance__y1",
+    "provenance__mask",
+    "provenance__score",
+    "provenance__edge",
+    "provenance__origin",
+    "provenance__rejected_at",
+)
+
+
+def _provenance(values: tuple[Any, ...]) -> dict[str, Any] | None:
+    field_id, name, sha256, x0, y0, x1, y1, mask, score, edge, origin, rejected_at = values
+    if field_id is None:
+        return None
+    return {
+        "field_id": field_id,
+        "field_name": name,
+        "field_sha256": sha256,
+        "box": [x0, y0, x1, y1],
+        "mask_rle": mask,
+        "score": score,
+        "edge": edge,
+        "origin": origin,
+        "rejected": rejected_at is not None,
+    }
 
 
 def _blind(chunk: list[ExportCell], hidden: set[int], own: str) -> None:
