@@ -162,3 +162,15 @@ def test_the_case_page_lists_its_fields_and_the_cell_panel_links_back(field_case
     assert client.get(f"/cells/{cell.pk}/panel/").json()["field"] == field.pk
     single = field_case.cells.exclude(provenance__isnull=False).get()
     assert client.get(f"/cells/{single.pk}/panel/").json()["field"] is None
+
+
+def test_a_classification_message_for_an_unsegmented_case_goes_to_segmentation(
+    field_case, sent, monkeypatch
+):
+    from allreview.cases import classification
+
+    monkeypatch.setattr(classification, "model_version_production", lambda project=None: object())
+    classification.case_classify(case_id=field_case.pk)
+    field_case.refresh_from_db()
+    assert field_case.status == CaseStatus.QUEUED  # not claimed for classification
+    assert sent == [("case_segment", field_case.pk)]
