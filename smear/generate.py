@@ -55,7 +55,11 @@ class FieldConfig:
     height: int = 1944
     white_cells: tuple[int, int] = (6, 12)  # inclusive range per field
     scale: float = 0.5  # field pixels per C-NMC pixel (a lymphocyte of ~190 px becomes ~95)
-    scale_jitter: float = 0.08
+    # One field, one magnification: a camera's scale is fixed, and cells already vary in size.
+    # Jitter here would make a cell truly smaller or larger than its C-NMC twin (for the
+    # classifier, size is a strong cue: an 8% smaller frame moves its F1 by 0.2).
+    scale_jitter: float = 0.0
+    max_angle: float = 360.0  # cells are rotated by up to this many degrees
     touching: float = 0.35  # share of cells placed against an earlier one
     edge_cells: tuple[int, int] = (1, 2)
     red_cover: float = 0.45  # share of the background covered by red cells
@@ -280,7 +284,7 @@ def field_generate(sources: list[SourceCell], config: FieldConfig, *, seed: int)
         source = sources[int(pick)]
         rgb, mask = cell_cutout(source.path)
         scale = config.scale * rng.uniform(1 - config.scale_jitter, 1 + config.scale_jitter)
-        angle = float(rng.uniform(0, 360))
+        angle = float(rng.uniform(0, config.max_angle))
         cell_rgb, alpha = _transformed(rgb, mask, scale, angle)
         edge = index < edges
         touch = not edge and rng.random() < config.touching

@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -31,7 +32,7 @@ from smear.crop import cell_crop, crop_scale, png_bytes  # noqa: E402
 from smear.generate import FieldConfig, field_generate, sources_from_cnmc  # noqa: E402
 from smear.io import decode_rgb, jpeg_bytes  # noqa: E402
 from smear.metrics import Outline, matches  # noqa: E402
-from smear.segment import SegmentConfig, segment_field  # noqa: E402
+from smear.segment import CNMC_CELL_DIAMETER, SegmentConfig, segment_field  # noqa: E402
 
 
 def _args() -> argparse.Namespace:
@@ -43,7 +44,22 @@ def _args() -> argparse.Namespace:
     p.add_argument("--fields", type=int, default=30)
     p.add_argument("--seed", type=int, default=3000)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a FieldConfig number (ablation), e.g. --field stain_jitter=0",
+    )
     return p.parse_args()
+
+
+def _field_config(overrides: list[str]) -> FieldConfig:
+    values = {}
+    for item in overrides:
+        name, _, value = item.partition("=")
+        values[name] = type(getattr(FieldConfig(), name))(float(value))
+    return replace(FieldConfig(), **values)
 
 
 def _model(args: argparse.Namespace, train: list) -> Path:
@@ -63,10 +79,13 @@ def _model(args: argparse.Namespace, train: list) -> Path:
 
 def _pairs(args: argparse.Namespace, held_patients: set[str]) -> tuple[list, list, list, int]:
     sources = sources_from_cnmc(args.data, patients=held_patients)
-    segment, scale = SegmentConfig(), crop_scale(SegmentConfig().cell_diameter)
+    field = _field_config(args.field)
+    # The project's scale is the generator's: a typical C-NMC cell at field.scale.
+    diameter = CNMC_CELL_DIAMETER * field.scale
+    segment, scale = SegmentConfig(cell_diameter=diameter), crop_scale(diameter)
     crops, direct, labels, missed = [], [], [], 0
     for seed in range(args.seed, args.seed + args.fields):
-        generated = field_generate(sources, FieldConfig(), seed=seed)
+        generated = field_generate(sources, field, seed=seed)
         rgb = decode_rgb(jpeg_bytes(generated.image))
         found = segment_field(rgb, segment)
         pairs = matches(
@@ -102,6 +121,7 @@ def main() -> int:
             {
                 "held_out_patients": sorted({s.patient for s in held}),
                 "fields": args.fields,
+        "field_overrides": args.field,
                 "cells_scored": len(labels),
                 "blasts": labels.count("all"),
                 "not_matched": missed,
