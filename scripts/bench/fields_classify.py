@@ -44,6 +44,7 @@ def _args() -> argparse.Namespace:
     p.add_argument("--fields", type=int, default=30)
     p.add_argument("--seed", type=int, default=3000)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--controls", action="store_true", help="also score changed direct frames")
     p.add_argument(
         "--field",
         action="append",
@@ -60,6 +61,46 @@ def _field_config(overrides: list[str]) -> FieldConfig:
         name, _, value = item.partition("=")
         values[name] = type(getattr(FieldConfig(), name))(float(value))
     return replace(FieldConfig(), **values)
+
+
+def _frame_variant(data: bytes, *, scale: float = 1.0, angle: float = 0.0) -> bytes:
+    """A C-NMC frame with its content scaled about the centre and rotated (controls)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    if angle:
+        image = image.rotate(angle, Image.Resampling.BILINEAR)
+    if scale != 1.0:
+        n = round(image.width * scale)
+        resized = image.resize((n, n), Image.Resampling.BILINEAR)
+        frame = Image.new("RGB", image.size)
+        offset = (image.width - n) // 2
+        if n <= image.width:
+            frame.paste(resized, (offset, offset))
+        else:
+            frame.paste(
+                resized.crop((-offset, -offset, image.width - offset, image.height - offset))
+            )
+        image = frame
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _controls(predictor: Predictor, direct: list[bytes], labels: list[str]) -> dict[str, float]:
+    """The same direct frames, changed the way a field changes a cell: how much the classifier's
+    weighted F1 moves with the cell's size and angle alone."""
+    out = {}
+    for name, kw in (
+        ("frame_scaled_0.92", {"scale": 0.92}),
+        ("frame_scaled_1.08", {"scale": 1.08}),
+        ("frame_rotated_37deg", {"angle": 37.0}),
+    ):
+        calls = [p.label for p in predictor.predict([_frame_variant(d, **kw) for d in direct])]
+        out[name] = round(f1_score(labels, calls, average="weighted"), 4)
+    return out
 
 
 def _model(args: argparse.Namespace, train: list) -> Path:
@@ -121,7 +162,7 @@ def main() -> int:
             {
                 "held_out_patients": sorted({s.patient for s in held}),
                 "fields": args.fields,
-        "field_overrides": args.field,
+                "field_overrides": args.field,
                 "cells_scored": len(labels),
                 "blasts": labels.count("all"),
                 "not_matched": missed,
@@ -130,6 +171,11 @@ def main() -> int:
                 "difference": round(f1_crops - f1_direct, 4),
                 "same_call": round(
                     sum(a == b for a, b in zip(on_crops, on_direct, strict=True)) / len(labels), 4
+                ),
+                **(
+                    {"controls_weighted_f1": _controls(predictor, direct, labels)}
+                    if args.controls
+                    else {}
                 ),
                 "train_s": round(trained - start, 1),
                 "total_s": round(time.perf_counter() - start, 1),
