@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
-from allreview.cases import selectors, standins
+from allreview.cases import hooks, selectors, standins
 from allreview.cases.ingest import (
     AcceptedImage,
     IncomingFile,
@@ -114,6 +114,9 @@ def _case_store(
 ) -> Case:
     stored: list[str] = []
     committed: list[bool] = []
+    # Issue 14: whole smear fields go to the fields app (segmented into cells on a worker).
+    fields = [image for image in accepted if image.is_field]
+    accepted = [image for image in accepted if not image.is_field]
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -136,13 +139,15 @@ def _case_store(
             )
             for stand_in in extra:
                 stand_in.on_saved(stand_in.cell)
+            if fields:
+                _fields_store(case, fields, stored)
             audit_record(
                 action="case.upload",
                 actor=user,
                 project_id=project.pk,
                 case_id=case.pk,
                 target=case,
-                after={"cells": len(cells)},
+                after={"cells": len(cells), **({"fields": len(fields)} if fields else {})},
             )
             # First on commit: from then on the files belong to committed rows and must stay.
             transaction.on_commit(lambda: committed.append(True))
@@ -154,6 +159,13 @@ def _case_store(
         raise
     logger.info("case %s uploaded with %d cells", case.pk, len(accepted))
     return case
+
+
+def _fields_store(case: Case, fields: list[AcceptedImage], stored: list[str]) -> None:
+    store = hooks.field_intake()
+    if store is None:  # the fields app is not installed
+        raise ValidationError("whole smear fields are not accepted by this installation")
+    store(case, fields, stored)
 
 
 def _cell_store(*, case: Case, image: AcceptedImage, stored: list[str]) -> Cell:
@@ -196,7 +208,9 @@ def case_enqueue(*, case_id: int) -> bool:
     again within a minute; the worker's claim makes a duplicate send harmless."""
     from allreview.cases.tasks import case_classify
 
-    if task_send(case_classify, case_id):
+    step = hooks.before_classify(case_id)  # issue 14: fields are segmented first
+    sent = task_send(case_classify, case_id) if step is None else step
+    if sent:
         Case.objects.filter(pk=case_id).update(enqueued_at=timezone.now())
         Case.objects.filter(pk=case_id, status_detail=QUEUE_UNREACHABLE_NOTICE).update(
             status_detail=""

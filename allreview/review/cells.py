@@ -26,6 +26,7 @@ from allreview.cases import selectors as case_selectors
 from allreview.cases import services as case_services
 from allreview.cases.models import Case, Cell, Prediction
 from allreview.cases.selectors import ReadingView
+from allreview.fields.selectors import cell_field_id
 from allreview.projects.selectors import project_ids_for
 from allreview.review.gallery import summary_html
 from allreview.review.refusals import Refusal, refusal_json, refusal_page
@@ -264,6 +265,7 @@ def cell_panel(request: HttpRequest, cell_id: int) -> JsonResponse:
                 for h in history
             ],
             **_reads_facts(cell, view),
+            "field": cell_field_id(cell_id=cell.pk),  # issue 14: the field it was cut from
         }
     )
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from allreview.cases import selectors as case_selectors
 from allreview.cases.models import Case, CaseStatus
 from allreview.cases.selectors import ReadingView
+from allreview.fields.selectors import case_fields
 from allreview.projects.models import Membership
 from allreview.projects.permissions import ALLOWED, Action, role_allows
 from allreview.projects.selectors import membership_role
@@ -139,5 +140,6 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         if locked
         else None,
         **readers_context(case, is_lead),
+        "fields": list(case_fields(case=case)),  # issue 14: whole smear fields of the case
     }
     return render(request, "review/case_detail.html", context)

@@ -58,6 +58,9 @@ READS = {
     "fhir_endpoint": ("/projects/{project}/fhir/", LEADS),
     "reader_quality": ("/projects/{project}/quality/", LABELLERS),  # readers: their own figures
     "reference_pool": ("/projects/{project}/quality/pool/", LEADS),
+    "field_detail": ("/fields/{field}/", ALL),
+    "field_image": ("/fields/{field}/image/", ALL),
+    "field_cells": ("/fields/{field}/cells/", ALL),
 }
 
 # name: (url template, form or JSON body, roles that may do it, what a success leaves behind)
@@ -105,6 +108,18 @@ WRITES = {
         "/projects/{project}/quality/settings/",
         {"enabled": "on", "rate": "0.03", "accuracy_floor": "0.9"},
         {"admin"},
+        "audit",
+    ),
+    "detection_reject": (
+        "/fields/cells/{cell}/reject/",
+        {"json": {"reason": "debris"}},
+        LABELLERS,
+        "audit",
+    ),
+    "field_cells-post": (  # add the missed cell at WHITE_CELLS[1] of the world's field
+        "/fields/{field}/cells/",
+        {"json": {"x": 640, "y": 420}},
+        LABELLERS,
         "audit",
     ),
 }
@@ -155,6 +170,7 @@ def url(template: str, world) -> str:
         version=world.version.pk,
         run=world.run.pk,
         prediction=world.prediction.pk,
+        field=world.field.pk,
     )
 
 

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class FieldsConfig(AppConfig):
+    name = "allreview.fields"
+    label = "fields"
+    verbose_name = "Whole smear fields"
+
+    def ready(self) -> None:
+        from allreview.cases import hooks
+        from allreview.fields import intake, segmentation
+
+        hooks.field_intake_register(intake.fields_store)
+        hooks.before_classify_register(segmentation.case_segment_send)
