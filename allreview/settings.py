@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "allreview.agreement",
     "allreview.interop",  # issue 15: FHIR reports and the printable report
     "allreview.quality",
+    "allreview.fields",
     "django_celery_beat",
     "axes",
     "allreview.ops",
@@ -293,6 +294,13 @@ UPLOAD_MIN_SIDE = env_int("UPLOAD_MIN_SIDE", 64)
 UPLOAD_MAX_SIDE = env_int("UPLOAD_MAX_SIDE", 4096)
 UPLOAD_MAX_ARCHIVE_RATIO = env_float("UPLOAD_MAX_ARCHIVE_RATIO", 200.0)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 128)
+# Whole smear fields (issue 14): an image whose longer side is at least FIELD_MIN_SIDE and that
+# is not a cell on black is a field; fields above FIELD_MAX_PIXELS are refused. A project's
+# typical lymphocyte diameter in field pixels (its scale) defaults to FIELD_CELL_DIAMETER.
+FIELD_MIN_SIDE = env_int("FIELD_MIN_SIDE", 800)
+FIELD_MAX_PIXELS = env_int("FIELD_MAX_PIXELS", 12_000_000)
+FIELD_CELL_DIAMETER = env_float("FIELD_CELL_DIAMETER", 105.0)
+FIELD_SEGMENT_LEASE_SECONDS = env_int("FIELD_SEGMENT_LEASE_SECONDS", 300)
 # The format of a patient code (a regular expression the whole code must match). The default
 # takes letters, digits, '.', '_' and '-' (at most 64); a lab tightens it to its own scheme. Codes
 # that look like a name (two capitalised words) or hold a date are refused whatever it allows.
@@ -347,6 +355,8 @@ CELERY_TASK_ROUTES = {
     "allreview.review.tasks.prediction_saliency": {"queue": "inference"},
     "allreview.cases.tasks.case_reclassify": {"queue": "inference"},
     "allreview.cases.tasks.cases_reclassify_open": {"queue": "inference"},
+    "allreview.fields.tasks.case_segment": {"queue": "inference"},
+    "allreview.fields.tasks.cell_classify": {"queue": "inference"},
     "allreview.training.tasks.training_run_execute": {"queue": "training"},
     "allreview.training.tasks.evaluation_rescore": {"queue": "training"},
     "allreview.pretraining.tasks.pretrain_run_execute": {"queue": "training"},

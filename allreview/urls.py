@@ -13,6 +13,7 @@ urlpatterns = [
     path("audit/", include("allreview.review.audit_urls")),
     path("account/", include("allreview.accounts.urls")),
     path("exports/", include("allreview.exports.urls")),
+    path("fields/", include("allreview.fields.urls")),  # issue 14: whole smear fields
     path("projects/", include("allreview.agreement.urls")),
     path("projects/", include("allreview.quality.urls")),
     path("projects/", include("allreview.projects.urls")),

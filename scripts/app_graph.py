@@ -21,18 +21,20 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = "allreview"
+# Pure packages beside the project (no Django): the classifier and the smear-field toolkit.
+PURE = ("classifier", "smear")
 
 # Lowest first. `config` is the project's settings and Celery app (read by everything, importing
 # no app); `site` is the URL root and the WSGI/ASGI entry points (composing every app).
 LAYERS: list[list[str]] = [
-    ["classifier", "config"],
+    ["classifier", "smear", "config"],
     ["lib"],
     ["audit"],
     ["projects", "accounts"],
     ["mlmodels"],
     ["cases"],
     ["review", "pretraining"],
-    ["training", "exports", "agreement", "quality"],
+    ["training", "exports", "agreement", "quality", "fields"],
     ["interop"],
     ["api", "demo", "ops"],
     ["site"],
@@ -57,8 +59,8 @@ class AppGraph:
 def app_of(module: str) -> str | None:
     """The app a dotted module name belongs to (None: outside the project)."""
     parts = module.split(".")
-    if parts[0] == "classifier":
-        return "classifier"
+    if parts[0] in PURE:
+        return parts[0]
     if parts[0] != PACKAGE:
         return None
     if len(parts) == 1 or parts[1] in CONFIG_MODULES:
@@ -93,7 +95,7 @@ def imported_modules(tree: ast.AST, here: str) -> set[str]:
 
 def build(root: Path = REPO) -> AppGraph:
     graph = AppGraph()
-    for package in (PACKAGE, "classifier"):
+    for package in (PACKAGE, *PURE):
         for path in sorted((root / package).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
@@ -154,6 +156,7 @@ NOTES = {
     "config": "settings, celery",
     "site": "urls, wsgi (apps by name)",
     "classifier": "pure PyTorch",
+    "smear": "pure fields toolkit",
     "lib": "pure helpers",
 }
 
@@ -203,7 +206,7 @@ def svg(graph: AppGraph) -> str:
                 f'marker-end="url(#{marker})"/>'
             )
     for app, (x, y) in sorted(centres.items()):
-        fill = "#eef3fb" if app not in {"config", "site", "classifier", "lib"} else "#f4f4f4"
+        fill = "#eef3fb" if app not in {"config", "site", "lib", *PURE} else "#f4f4f4"
         out.append(
             f'<rect x="{x - BOX_W / 2:.1f}" y="{y - BOX_H / 2:.1f}" width="{BOX_W}" '
             f'height="{BOX_H}" rx="6" fill="{fill}" stroke="#5a6b86"/>'

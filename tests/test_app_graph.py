@@ -70,8 +70,9 @@ def test_the_committed_picture_is_the_current_graph(app_graph):
     assert committed == app_graph.svg(app_graph.build())
 
 
-def test_the_classifier_imports_neither_django_nor_the_project():
-    for path in (REPO / "classifier").rglob("*.py"):
+@pytest.mark.parametrize("package", ["classifier", "smear"])
+def test_the_pure_packages_import_neither_django_nor_the_project(package):
+    for path in (REPO / package).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = []
             if isinstance(node, ast.Import):

@@ -16,6 +16,7 @@ from django.db import connections
 from django.db.models import F, Q
 from django.utils import timezone
 
+from allreview.cases import hooks
 from allreview.cases.models import Case, CaseStatus, Cell, Prediction, lapsed_claim
 from allreview.mlmodels.models import Deployment, ModelVersion
 from allreview.mlmodels.runtime import predictor_for
@@ -98,6 +99,9 @@ def case_classify(*, case_id: int) -> None:
     project_id = _project_id(case_id)
     if project_id is None:
         logger.info("case %s is gone", case_id)
+        return
+    if hooks.before_classify(case_id) is not None:  # issue 14: a field is not segmented yet
+        logger.info("case %s waits for an earlier step (sent to it)", case_id)
         return
     model_version = model_version_production(project=project_id)
     if model_version is None:

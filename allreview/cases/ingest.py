@@ -23,6 +23,7 @@ from allreview.lib.archives import (
     is_zip,
     read_zip,
 )
+from allreview.lib.fieldimages import looks_like_field
 from allreview.lib.imaging import CheckedImage, ImageLimits, ImageRejected, check_image
 
 
@@ -58,6 +59,7 @@ class IncomingFile:
 class AcceptedImage:
     incoming: IncomingFile
     checked: CheckedImage
+    is_field: bool = False  # a whole smear field (issue 14), segmented into cells on a worker
 
 
 @dataclass
@@ -191,7 +193,34 @@ def check_files(files: list[IncomingFile]) -> list[AcceptedImage]:
         if earlier_index != index:
             problems.append(Problem(item.name, f"duplicate image: same content as {earlier_name}"))
             continue
-        accepted.append(AcceptedImage(item, checked))
+        is_field, problem = _field_kind(item, checked)  # issue 14: fields beside single cells
+        if problem is not None:
+            problems.append(problem)
+            continue
+        accepted.append(AcceptedImage(item, checked, is_field=is_field))
     if problems:
         raise UploadRejected(problems)
     return accepted
+
+
+def _field_kind(item: IncomingFile, checked: CheckedImage) -> tuple[bool, Problem | None]:
+    """Whether the image is a whole smear field (by content), and a refusal when a field is
+    over the field-size limit or carries a per-cell label."""
+    is_field = looks_like_field(
+        width=checked.width,
+        height=checked.height,
+        thumbnail=checked.thumbnail,
+        min_side=settings.FIELD_MIN_SIDE,
+    )
+    if not is_field:
+        return False, None
+    pixels = checked.width * checked.height
+    if pixels > settings.FIELD_MAX_PIXELS:
+        return True, Problem(
+            item.name,
+            f"field of {checked.width}x{checked.height} = {pixels} pixels is over the field "
+            f"limit of {settings.FIELD_MAX_PIXELS} pixels",
+        )
+    if item.truth:
+        return True, Problem(item.name, "a whole field cannot carry one cell's label")
+    return True, None

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
-from allreview.cases import standins, tasks
+from allreview.cases import hooks, standins, tasks
 from allreview.cases.ingest import (
     AcceptedImage,
     IncomingFile,
@@ -102,6 +102,9 @@ def _case_store(
 ) -> Case:
     stored: list[str] = []
     committed: list[bool] = []
+    # Issue 14: whole smear fields go to the fields app (segmented into cells on a worker).
+    fields = [image for image in accepted if image.is_field]
+    accepted = [image for image in accepted if not image.is_field]
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -124,13 +127,15 @@ def _case_store(
             )
             for stand_in in extra:
                 stand_in.on_saved(stand_in.cell)
+            if fields:
+                _fields_store(case, fields, stored)
             audit_record(
                 action="case.upload",
                 actor=user,
                 project_id=project.pk,
                 case_id=case.pk,
                 target=case,
-                after={"cells": len(cells)},
+                after={"cells": len(cells), **({"fields": len(fields)} if fields else {})},
             )
             # First on commit: from then on the files belong to committed rows and must stay.
             transaction.on_commit(lambda: committed.append(True))
@@ -142,6 +147,13 @@ def _case_store(
         raise
     logger.info("case %s uploaded with %d cells", case.pk, len(accepted))
     return case
+
+
+def _fields_store(case: Case, fields: list[AcceptedImage], stored: list[str]) -> None:
+    store = hooks.field_intake()
+    if store is None:  # the fields app is not installed
+        raise ValidationError("whole smear fields are not accepted by this installation")
+    store(case, fields, stored)
 
 
 def _cell_store(*, case: Case, image: AcceptedImage, stored: list[str]) -> Cell:
@@ -179,8 +191,11 @@ QUEUE_UNREACHABLE_NOTICE = (
 
 
 def case_enqueue(*, case_id: int) -> bool:
-    """Send the case to a classification worker now (the beat sweep); see `_case_send_recorded`."""
-    sent = task_send(tasks.case_classify, case_id)
+    """Send the case on now (the beat sweep, a finished segmentation); see `_case_send_recorded`.
+    A step registered to come first (issue 14: its smear fields are segmented) is sent instead;
+    a case queued at upload or retry goes to classification, whose worker asks the same step."""
+    step = hooks.before_classify(case_id)
+    sent = task_send(tasks.case_classify, case_id) if step is None else step
     _case_send_recorded(case_id, sent)
     return sent
 

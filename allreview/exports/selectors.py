@@ -33,6 +33,7 @@ class ExportCell:
     sign_off: int | None
     predictions: dict[str, dict[str, float | str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, Any] | None = None  # issue 14: the field it was cut from
 
 
 def export_columns(*, project: Project) -> tuple[list[str], list[str]]:
@@ -90,13 +91,14 @@ def export_cells(
         "truth",
         "final_label",
         "sign_off",
+        *PROVENANCE_FIELDS,
     )
     last_id = 0
     while True:
         rows = list(cells.filter(pk__gt=last_id).values_list(*fields)[:CHUNK])
         if not rows:
             return
-        chunk = [ExportCell(*row) for row in rows]
+        chunk = [_export_cell(row) for row in rows]
         _attach(chunk)
         if hidden and viewer is not None:
             _blind(chunk, hidden, viewer.get_username())
@@ -132,6 +134,48 @@ def _attach(chunk: list[ExportCell]) -> None:
         by_id[cell_id].labels = values
 
 
+def _export_cell(row: tuple[Any, ...]) -> ExportCell:
+    """A row of the cells' query: the cell's own ten columns, then its provenance's."""
+    cell = ExportCell(*row[:10])
+    cell.provenance = _provenance(row[10:])
+    return cell
+
+
+# Issue 14: for a cell cut from a smear field, the field, box, mask and detection (joined into the
+# cells' own query), so a lab can rebuild the crop from the field.
+PROVENANCE_FIELDS = (
+    "provenance__field_id",
+    "provenance__field__original_name",
+    "provenance__field__sha256",
+    "provenance__x0",
+    "provenance__y0",
+    "provenance__x1",
+    "provenance__y1",
+    "provenance__mask",
+    "provenance__score",
+    "provenance__edge",
+    "provenance__origin",
+    "provenance__rejected_at",
+)
+
+
+def _provenance(values: tuple[Any, ...]) -> dict[str, Any] | None:
+    field_id, name, sha256, x0, y0, x1, y1, mask, score, edge, origin, rejected_at = values
+    if field_id is None:
+        return None
+    return {
+        "field_id": field_id,
+        "field_name": name,
+        "field_sha256": sha256,
+        "box": [x0, y0, x1, y1],
+        "mask_rle": mask,
+        "score": score,
+        "edge": edge,
+        "origin": origin,
+        "rejected": rejected_at is not None,
+    }
+
+
 def _blind(chunk: list[ExportCell], hidden: set[int], own: str) -> None:
     for cell in chunk:
         if cell.case_id in hidden:
@@ -152,4 +196,5 @@ def as_dict(cell: ExportCell) -> dict[str, Any]:
         "labels": cell.labels,
         "final_label": cell.final_label or None,
         "sign_off": cell.sign_off,
+        "provenance": cell.provenance,
     }

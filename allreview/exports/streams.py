@@ -26,7 +26,39 @@ def csv_header(models: list[str], readers: list[str]) -> list[str]:
     for model in models:
         header += [f"{model}:probability", f"{model}:label", f"{model}:uncertainty"]
     header += [f"reader:{reader}" for reader in readers]
-    return header + ["final_label", "sign_off"]
+    return header + ["final_label", "sign_off", *PROVENANCE_COLUMNS]
+
+
+# Issue 14: where a cell cut from a smear field came from (empty for uploaded cells); the mask is
+# run lengths inside the box, row-major, starting with background: {"size": [h, w], "counts"}.
+PROVENANCE_COLUMNS = [
+    "field_id",
+    "field_name",
+    "field_sha256",
+    "box",
+    "mask_rle",
+    "detection_score",
+    "edge_cell",
+    "cell_origin",
+    "detection_rejected",
+]
+
+
+def _provenance_values(cell: ExportCell) -> list[Any]:
+    p = cell.provenance
+    if p is None:
+        return [""] * len(PROVENANCE_COLUMNS)
+    return [
+        p["field_id"],
+        p["field_name"],
+        p["field_sha256"],
+        json.dumps(p["box"]),
+        json.dumps(p["mask_rle"], separators=(",", ":")),
+        p["score"],
+        p["edge"],
+        p["origin"],
+        p["rejected"],
+    ]
 
 
 def csv_values(
@@ -46,7 +78,7 @@ def csv_values(
             p = c.predictions.get(model, {})
             row += [p.get("probability", ""), p.get("label", ""), p.get("uncertainty", "")]
         row += [c.labels.get(reader, "") for reader in readers]
-        yield row + [c.final_label or "", c.sign_off or ""]
+        yield row + [c.final_label or "", c.sign_off or "", *_provenance_values(c)]
 
 
 def json_array(cells: Iterable[ExportCell]) -> Iterator[str]:

@@ -58,6 +58,9 @@ READS = {
     "fhir_endpoint": ("/projects/{project}/fhir/", LEADS),
     "reader_quality": ("/projects/{project}/quality/", LABELLERS),  # readers: their own figures
     "reference_pool": ("/projects/{project}/quality/pool/", LEADS),
+    "field_detail": ("/fields/{field}/", ALL),
+    "field_image": ("/fields/{field}/image/", ALL),
+    "field_cells": ("/fields/{field}/cells/", ALL),
 }
 
 # name: (url template, form or JSON body, roles that may do it, what a success leaves behind)
@@ -108,6 +111,18 @@ WRITES = {
         {"admin"},
         "audit",
     ),
+    "detection_reject": (
+        "/fields/cells/{cell}/reject/",
+        {"json": {"reason": "debris"}},
+        LABELLERS,
+        "audit",
+    ),
+    "field_cells-post": (  # add the missed cell at WHITE_CELLS[1] of the world's field
+        "/fields/{field}/cells/",
+        {"json": {"x": 640, "y": 420}},
+        LABELLERS,
+        "audit",
+    ),
 }
 
 # Routes without a project object (each user sees only their own data there), and routes whose
@@ -156,6 +171,7 @@ def url(template: str, world) -> str:
         version=world.version.pk,
         run=world.run.pk,
         prediction=world.prediction.pk,
+        field=world.field.pk,
     )
 
 

@@ -17,6 +17,7 @@ from allreview.lib.users import AnyUser
 from allreview.projects.models import Membership
 from allreview.projects.permissions import ALLOWED, Action, role_allows
 from allreview.projects.selectors import membership_role
+from allreview.review import hooks
 from allreview.review.models import CaseReader, SignOff
 from allreview.review.selectors.final import disputed_count
 from allreview.review.selectors.gallery import GALLERY_FILTERS, GALLERY_ORDERS, case_gallery_cells
@@ -144,5 +145,6 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         if locked
         else None,
         **readers_context(case, is_lead),
+        **hooks.case_page_extras(case),  # issue 14: the case's smear fields (allreview.fields)
     }
     return render(request, "review/case_detail.html", context)

@@ -9,13 +9,10 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseNotModified,
     JsonResponse,
 )
 from django.http.response import HttpResponseBase
@@ -25,7 +22,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from allreview.cases.access import case_for, cell_for
 from allreview.cases.models import Case, Cell, Prediction
+from allreview.lib.privatefiles import private_file_response
 from allreview.lib.refusals import REFUSALS, refusal_json, refusal_response, wants_json
+from allreview.review import hooks
 from allreview.review.saliency import saliency_request
 from allreview.review.selectors.final import final_label_subquery
 from allreview.review.selectors.labels import cells_reads
@@ -247,6 +246,7 @@ def cell_panel(request: HttpRequest, cell_id: int) -> JsonResponse:
                 for h in history
             ],
             **_reads_facts(cell, view),
+            **hooks.cell_panel_extras(cell),  # issue 14: the field it was cut from
         }
     )
 
@@ -268,24 +268,6 @@ def cell_saliency(request: HttpRequest, cell_id: int) -> JsonResponse:
     return JsonResponse({"status": state.status}, status=202 if state.status == "pending" else 404)
 
 
-def _private_file(
-    request: HttpRequest, name: str, content_type: str, etag: str
-) -> HttpResponseBase:
-    # Patient images: kept by this user's browser only, never by shared caches.
-    if request.headers.get("If-None-Match") == etag:
-        response: HttpResponseBase = HttpResponseNotModified()
-    else:
-        try:
-            response = FileResponse(  # a streaming body: typed apart from HttpResponse
-                default_storage.open(name, "rb"), content_type=content_type
-            )
-        except FileNotFoundError as exc:
-            raise Http404("The file is missing") from exc
-    response["ETag"] = etag
-    response["Cache-Control"] = "private, max-age=86400, immutable"
-    return response
-
-
 def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponseBase:
     cell = cell_for(user=request.user, cell_id=cell_id)
     thumb = field == "thumbnail"
@@ -294,7 +276,7 @@ def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponseBa
     # with another patient's cell, and equal ETags would link the two.
     tag = hashlib.blake2b(f"{cell.sha256}:{cell_id}".encode(), digest_size=16).hexdigest()
     etag = f'"{tag}{"t" if thumb else "i"}"'
-    return _private_file(request, getattr(cell, field).name, content_type, etag)
+    return private_file_response(request, getattr(cell, field).name, content_type, etag)
 
 
 @login_required
@@ -317,4 +299,4 @@ def cell_saliency_image(request: HttpRequest, cell_id: int) -> HttpResponseBase:
     if prediction is None or not prediction.saliency:
         raise Http404("No saliency overlay yet")
     etag = f'"{cell.sha256[:32]}s{prediction.model_version_id}"'
-    return _private_file(request, prediction.saliency.name, "image/png", etag)
+    return private_file_response(request, prediction.saliency.name, "image/png", etag)

@@ -328,6 +328,11 @@
       rows.push(["Readers", reads || "no reads yet"]);
       rows.push(["Final label", data.final ? LABEL_TEXT[data.final] : "none (pending or disputed)"]);
     }
+    const fieldLink = document.getElementById("cell-field-link");  // issue 14: back to the field
+    if (fieldLink) {
+      fieldLink.hidden = !data.field;
+      if (data.field) fieldLink.firstElementChild.href = "/fields/" + data.field + "/#cell-" + data.cell;
+    }
     facts.innerHTML = "";
     for (const [k, v] of rows) {
       const dt = document.createElement("dt"); dt.textContent = k;
@@ -441,6 +446,9 @@
 
   performance.mark("gallery-start");
   render();
-  if (cells.length) cells[0].el.focus({ preventScroll: true });
+  const wanted = /^#cell-(\d+)$/.exec(location.hash);  // issue 14: a cell opened from its field
+  const wantedIndex = wanted ? cells.findIndex((c) => c.id === Number(wanted[1])) : -1;
+  if (wantedIndex >= 0) moveTo(wantedIndex);
+  else if (cells.length) cells[0].el.focus({ preventScroll: true });
   performance.measure("gallery-drawn", "gallery-start");  // read by the browser tests
 })();
