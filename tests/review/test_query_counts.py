@@ -28,8 +28,9 @@ def test_worklist_queries(client_alice, many_cases, django_assert_num_queries):
 def test_case_page_with_its_gallery_json_queries(
     client_alice, many_cases, django_assert_num_queries
 ):
-    # 9, + reader QC's stand-ins check in the reading view, + the FHIR panel (one query)
-    with django_assert_num_queries(11):
+    # 9, + reader QC's stand-ins check in the reading view, + the FHIR panel, + the case's
+    # smear fields (review.hooks): one query each
+    with django_assert_num_queries(12):
         assert client_alice.get(f"/cases/{many_cases[0].pk}/").status_code == 200
 
 
@@ -39,11 +40,11 @@ def test_case_page_queries_do_not_grow_with_cells(
 ):
     case = CaseFactory(project=lab_a)
     CellFactory.create_for_case(case, n_cells, model_version=ModelVersionFactory())
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert client_alice.get(f"/cases/{case.pk}/").status_code == 200
 
 
 def test_cell_view_json_queries(client_alice, many_cases, django_assert_num_queries):
     cell = many_cases[0].cells.first()
-    with django_assert_num_queries(8):  # 7, + reader QC's stand-ins check
+    with django_assert_num_queries(9):  # 7, + reader QC's stand-ins check, + the cell's field
         assert client_alice.get(f"/cells/{cell.pk}/panel/").status_code == 200
