@@ -100,7 +100,7 @@ def list_cells(server: Server, case_id: int, reps: int) -> dict[str, float]:
 
 
 def thumbnail_path(cell_id: int, sha256: str) -> str:
-    return f"/cells/{cell_id}/thumbnail/"
+    return f"/cells/{cell_id}/thumbnail/{sha256}.jpg"  # its content address
 
 
 def thumbnails_keepalive(server: Server, case_id: int) -> dict[str, float]:
