@@ -33,7 +33,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 INIT_SCRIPT = """
 window.__paints = [];
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) window.__paints.push({url: e.url, t: e.renderTime || e.loadTime});
+  for (const e of list.getEntries()) window.__paints.push({el: e.element, t: e.renderTime || e.loadTime});
 }).observe({type: "element", buffered: true});
 new MutationObserver((records) => {
   for (const r of records) for (const n of r.addedNodes) {
@@ -56,13 +56,16 @@ VISIBLE_PAINTED = """() => {
   if (!visible.length) return null;
   if (!visible.every((i) => i.currentSrc && i.complete)) return null;
   const broken = visible.filter((i) => !i.naturalWidth).length;
-  const painted = new Map(window.__paints.map((p) => [p.url, p.t]));
-  const times = visible.map((i) => painted.get(i.currentSrc || i.src));
+  const painted = new Map(window.__paints.map((p) => [p.el, p.t]));  // the last paint of each
+  const times = visible.map((i) => painted.get(i));
   if (times.some((t) => t === undefined)) return null;
   const nav = performance.getEntriesByType("navigation")[0];
   const drawn = performance.getEntriesByName("gallery-drawn")[0];
+  const shown = performance.getEntriesByName("thumbnails-shown")[0];
+  const packed = performance.getEntriesByType("resource").find((e) => e.name.endsWith(".pack"));
   return {visible: visible.length, broken, last_paint_ms: Math.max(...times),
           html_ms: nav.responseEnd, drawn_ms: drawn ? drawn.startTime + drawn.duration : null,
+          shown_ms: shown ? shown.startTime : null, pack_ms: packed ? packed.responseEnd : null,
           requested: performance.getEntriesByType("resource")
             .filter((e) => e.transferSize > 0 && /thumbnail/.test(e.name)).length};
 }"""
@@ -127,7 +130,8 @@ def main() -> None:
                     f"  round {round_ + 1}: {first['visible']} visible thumbnails painted "
                     f"{first['last_paint_ms']:.0f} ms after navigation (cold cache, "
                     f"{first['requested']} images fetched; page received at {first['html_ms']:.0f}"
-                    f" ms, tiles drawn at {first['drawn_ms']:.0f} ms); "
+                    f" ms, tiles drawn at {first['drawn_ms']:.0f} ms, pack at {first['pack_ms']}"
+                    f" ms, sources set at {first['shown_ms']} ms); "
                     f"again {again['last_paint_ms']:.0f} ms "
                     f"({again['requested']} fetched)",
                     flush=True,
