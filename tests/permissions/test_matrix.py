@@ -28,6 +28,8 @@ READS = {
     "cell_panel": ("/cells/{cell}/panel/", ALL),
     "cell_image": ("/cells/{cell}/image/", ALL),
     "cell_thumbnail": ("/cells/{cell}/thumbnail/", ALL),
+    "cell_thumbnail_addressed": ("/cells/{cell}/thumbnail/{sha}.jpg", ALL),
+    "case_thumbnail_pack": ("{pack_url}", ALL),
     "case-detail": ("/api/v1/cases/{case}/", ALL),
     "case-cells": ("/api/v1/cases/{case}/cells/", ALL),
     "cell-detail": ("/api/v1/cells/{cell}/", ALL),
@@ -126,7 +128,11 @@ SHOWN_ELSEWHERE = {
 
 
 def url(template: str, world) -> str:
+    from allreview.review.thumbnails import thumbnail_pack_url
+
     return template.format(
+        sha=world.cell.sha256,
+        pack_url=thumbnail_pack_url(world.case),
         project=world.project.pk,
         case=world.case.pk,
         cell=world.cell.pk,
