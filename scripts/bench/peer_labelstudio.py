@@ -38,7 +38,11 @@ from embedded import (  # noqa: E402
 )
 
 CNMC = Path(os.environ.get("CNMC_DIR", REPO.parent / "shared" / "data" / "cnmc"))
-PEER_SCRIPT = REPO.parent / "shared" / "peer" / "labelstudio" / "labelstudio_bench.sh"
+PEER_SCRIPT = Path(
+    os.environ.get(
+        "PEER_SCRIPT", REPO.parent / "shared" / "peer" / "labelstudio" / "labelstudio_bench.sh"
+    )
+)
 
 
 def peer_files(n: int = 500) -> list[Path]:
