@@ -160,7 +160,7 @@ def _bench(
         rotations=profile.rotations,
         device=str(dev),
         threads=torch.get_num_threads(),
-        workers=predictor.num_workers,
+        workers=predictor.workers_for(images),
         batch_cells=predictor.batch_size,
         inputs=inputs,
         bare_images_per_s=bare,
