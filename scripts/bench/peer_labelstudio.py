@@ -153,6 +153,13 @@ def run_ours(files: list[Path], rounds: int, reps: int, tag: str) -> dict[str, A
     return out
 
 
+def web_rss() -> str:
+    """scripts/bench/web_rss.sh: RSS of runserver and of a gunicorn worker after start."""
+    script = Path(__file__).resolve().parent / "web_rss.sh"
+    done = subprocess.run(["bash", str(script), str(REPO)], capture_output=True, text=True)
+    return done.stdout.strip() or done.stderr.strip()
+
+
 def run_theirs(peer_dir: Path) -> dict[str, Any]:
     print("Label Studio: ../shared/peer/labelstudio/labelstudio_bench.sh", flush=True)
     results = peer_dir / "labelstudio_results.json"
@@ -195,6 +202,7 @@ def report(ours: list[dict[str, Any]], theirs: dict[str, Any] | None, n: int) ->
             t = their["image_get"]["p50_ms"]
             line += f"; Label Studio one image {t} ms -> ours/theirs {ratio(th['p50_ms'], t)}"
         print(line)
+        print(f"  scripts/bench/web_rss.sh: {o['web_rss_sh']}")
         line = f"  web RSS after start: {o['rss_after_start_mb']} MB"
         if theirs:
             line += (
