@@ -149,6 +149,8 @@ def run_ours(files: list[Path], rounds: int, reps: int, tag: str) -> dict[str, A
         out["thumbnails_keepalive"] = thumbnails_keepalive(server, case_id)
         print(f"  500 thumbnails, one connection: {out['thumbnails_keepalive']}", flush=True)
         out["rss_after_bench_mb"] = round(server.rss_mb(), 1)
+    out["web_rss_sh"] = web_rss()
+    print(f"  {out['web_rss_sh']}", flush=True)
     out["load"] = load_average()
     return out
 
