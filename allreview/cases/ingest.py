@@ -201,7 +201,9 @@ def _check_pool_discard() -> None:
         _check_pool = None
 
 
-def _check_all(files: list[IncomingFile], geometry: CropGeometry | None) -> list[Any]:
+def _check_all(
+    files: list[IncomingFile], geometry: CropGeometry | None
+) -> list[CheckedImage | str]:
     """CheckedImage or the reason for refusal of each file, in order."""
     check = partial(
         check_image_source,
