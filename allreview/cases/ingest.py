@@ -28,7 +28,7 @@ from allreview.lib.archives import (
     is_zip,
     read_zip,
 )
-from allreview.lib.imaging import CheckedImage, ImageLimits, check_image_source
+from allreview.lib.imaging import CheckedImage, ImageLimits, check_image_source, exit_with
 from classifier.crops import CropGeometry
 
 logger = logging.getLogger(__name__)
@@ -189,7 +189,12 @@ def check_pool() -> Executor | None:
         if _check_pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["allreview.lib.imaging"])
-            _check_pool = ProcessPoolExecutor(max_workers=min(8, cores()), mp_context=context)
+            _check_pool = ProcessPoolExecutor(
+                max_workers=min(8, cores()),
+                mp_context=context,
+                initializer=exit_with,
+                initargs=(os.getpid(),),
+            )
         return _check_pool
 
 

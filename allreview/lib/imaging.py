@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import select
+import threading
+import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -154,6 +157,34 @@ def check_image(
         model_input=crop,
         model_input_geometry=model_input.key if crop and model_input else "",
     )
+
+
+def exit_with(owner_pid: int) -> None:
+    """Initializer of a checking pool's worker: exit as soon as the process that owns the pool
+    has gone. A server killed by SIGTERM runs no atexit hook, and a pool worker holds its own
+    task pipe open, so it would otherwise wait for work forever (and keep its forkserver)."""
+
+    def watch() -> None:
+        try:
+            handle = os.pidfd_open(owner_pid)
+        except (AttributeError, OSError):  # no pidfd (not Linux 5.3+): look once a second
+            while _alive(owner_pid):
+                time.sleep(1)
+        else:
+            select.select([handle], [], [])  # readable once the owner has exited
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-owner", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def check_image_source(

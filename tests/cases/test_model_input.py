@@ -108,3 +108,44 @@ def test_checks_run_in_worker_processes_and_a_dead_worker_refuses_the_upload_cle
     assert "could not be checked" in str(refused.value)
     assert ingest.check_pool() is not pool  # a fresh pool for the next upload
     assert len(check_files(files)) == 2
+
+
+OWNER = """
+import io, os
+import django
+django.setup()
+from PIL import Image
+from allreview.cases import ingest
+png = io.BytesIO()
+Image.new("RGB", (100, 100), (200, 10, 10)).save(png, "PNG")
+ingest.check_files([ingest.IncomingFile("a.png", png.getvalue())])
+print(*[p.pid for p in ingest.check_pool()._processes.values()], flush=True)
+import time
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: checks run in threads")
+def test_check_workers_exit_when_the_server_that_owns_them_is_killed(tmp_path):
+    """A web server stopped by SIGTERM (scripts/run.sh, a supervisor) runs no exit hooks: its
+    checking workers notice on their own and go, instead of waiting for work forever."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.ops.procs import REPO
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(REPO)}
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        workers = [int(pid) for pid in owner.stdout.readline().split()]
+        assert workers and all(os.path.exists(f"/proc/{pid}") for pid in workers)
+    finally:
+        owner.send_signal(signal.SIGTERM)
+        owner.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
