@@ -27,9 +27,13 @@ from django.db.models.functions import Coalesce, NullIf
 from django.db.models.lookups import Exact, GreaterThanOrEqual
 
 from allreview.cases.models import Case, CaseStatus, Cell, CellClass, Label, LabelKind, LabelValue
+from allreview.mlmodels.selectors import model_version_production
+from allreview.projects.models import Project
 from allreview.projects.permissions import Action, role_allows
 from allreview.projects.selectors import membership_role, project_ids_for
 from allreview.review.models import CaseReader, SignedCell
+from classifier.crops import CropGeometry
+from classifier.profiles import DEFAULT_PROFILE, PROFILES
 
 
 def count_per_case(queryset: QuerySet[Any], *, distinct: bool = False) -> Coalesce:
@@ -72,6 +76,15 @@ def case_list_for_user(*, user: Any) -> QuerySet[Case]:
             ),
         )
     )
+
+
+def model_input_geometry(*, project: Project) -> CropGeometry | None:
+    """The input the project's cases will be classified with, to prepare at upload: its
+    production model's profile, else the default profile (what a first model is trained
+    with). A later model of another geometry still works: it decodes the originals."""
+    version = model_version_production(project=project)
+    profile = PROFILES.get(version.profile if version else DEFAULT_PROFILE)
+    return profile.crop_geometry if profile else None
 
 
 def case_get_for_user(*, user: Any, case_id: int, action: Action = Action.VIEW) -> Case | None:
@@ -176,7 +189,7 @@ def case_gallery_cells(
         rows = _gallery_filter(cells, "all" if show == "disagree" else show).order_by("id")
         return [
             {**r, "probability": None, "uncertainty": None, "predicted_label": None}
-            for r in rows.values("id", "label")
+            for r in rows.values("id", "label", "sha256")
         ]
     group = Case_(
         When(predicted_label=CellClass.ALL, then=Value(0)),
@@ -188,7 +201,7 @@ def case_gallery_cells(
     return list(
         cells.annotate(group=group)
         .order_by("group", F(within[1:]).desc(nulls_last=True), "id")
-        .values("id", "probability", "uncertainty", "predicted_label", "label")
+        .values("id", "probability", "uncertainty", "predicted_label", "label", "sha256")
     )
 
 

@@ -3,19 +3,15 @@ saliency overlays and the image files."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseNotModified,
     JsonResponse,
 )
 from django.shortcuts import redirect
@@ -32,6 +28,7 @@ from allreview.review.gallery import summary_html
 from allreview.review.refusals import Refusal, refusal_json, refusal_page
 from allreview.review.saliency import saliency_request
 from allreview.review.summary import case_summary
+from allreview.review.thumbnails import cell_address, private_file
 
 MAX_CELLS_PER_ACTION = 5000
 ACCEPT_MODEL = "model"  # the value that means "accept the model's call" (the Enter key)
@@ -289,20 +286,6 @@ def cell_saliency(request: HttpRequest, cell_id: int) -> JsonResponse:
     return JsonResponse({"status": state.status}, status=202 if state.status == "pending" else 404)
 
 
-def _private_file(request: HttpRequest, name: str, content_type: str, etag: str) -> HttpResponse:
-    # Patient images: kept by this user's browser only, never by shared caches.
-    if request.headers.get("If-None-Match") == etag:
-        response: HttpResponse = HttpResponseNotModified()
-    else:
-        try:
-            response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
-        except FileNotFoundError as exc:
-            raise Http404("The file is missing") from exc
-    response["ETag"] = etag
-    response["Cache-Control"] = "private, max-age=86400, immutable"
-    return response
-
-
 def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponse:
     cell = (
         Cell.objects.filter(pk=cell_id, case__project_id__in=project_ids_for(user=request.user))
@@ -313,11 +296,8 @@ def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponse:
         raise Http404("No such cell")
     thumb = field == "thumbnail"
     content_type = "image/jpeg" if thumb else f"image/{cell['image_format'].lower()}"
-    # Per row, not the bare image hash: a reader QC known-answer cell shares its image (and hash)
-    # with another patient's cell, and equal ETags would link the two.
-    tag = hashlib.blake2b(f"{cell['sha256']}:{cell_id}".encode(), digest_size=16).hexdigest()
-    etag = f'"{tag}{"t" if thumb else "i"}"'
-    return _private_file(request, cell[field], content_type, etag)
+    etag = f'"{cell_address(cell_id, cell["sha256"])[:32]}{"t" if thumb else "i"}"'
+    return private_file(request, cell[field], content_type, etag)
 
 
 @login_required
@@ -341,4 +321,4 @@ def cell_saliency_image(request: HttpRequest, cell_id: int) -> HttpResponse:
     if prediction is None or not prediction.saliency:
         raise Http404("No saliency overlay yet")
     etag = f'"{cell.sha256[:32]}s{prediction.model_version_id}"'
-    return _private_file(request, prediction.saliency.name, "image/png", etag)
+    return private_file(request, prediction.saliency.name, "image/png", etag)

@@ -21,6 +21,7 @@ from allreview.projects.selectors import membership_role
 from allreview.review.models import CaseReader, SignOff
 from allreview.review.services import LEAD_ROLES, disputed_count
 from allreview.review.summary import CaseSummary, case_summary
+from allreview.review.thumbnails import cell_address, thumbnail_pack_url
 
 FILTER_NAMES = {
     "all": "All cells",
@@ -40,9 +41,9 @@ def _choice(request: HttpRequest, name: str, options: tuple[str, ...], default: 
 def gallery_rows(
     case: Case, order: str, show: str, *, user: Any = None, view: ReadingView | None = None
 ) -> list[list[Any]]:
-    """Compact rows [id, probability, uncertainty, model class, label] for the page's JSON: the
-    labels as the user sees them (their own reads when blinded, and no model values when
-    blinded to the model)."""
+    """Compact rows [id, probability, uncertainty, model class, label, address] for the page's
+    JSON (the address names the thumbnail, see thumbnails.thumbnail_url): the labels as the user
+    sees them (their own reads when blinded, and no model values when blinded to the model)."""
     label = None
     if user is not None and view is not None:
         label = case_selectors.viewer_label(case=case, user=user, view=view)
@@ -61,6 +62,7 @@ def gallery_rows(
             None if c["uncertainty"] is None else round(c["uncertainty"], 3),
             c["predicted_label"],
             c["label"],
+            cell_address(c["id"], c["sha256"]),
         ]
         for c in cells
     ]
@@ -125,6 +127,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "summary": summary,
         "view": view,
         "rows": gallery_rows(case, order, show, user=request.user, view=view),
+        "thumbnail_pack_url": thumbnail_pack_url(case),
         "order": order,
         "show": show,
         "filters": filter_items(summary),

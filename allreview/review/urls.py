@@ -1,8 +1,23 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
-from allreview.review import adjudication, cells, gallery, signoff, views, worklist
+from allreview.review import adjudication, cells, gallery, signoff, thumbnails, views, worklist
+
+
+class Sha256Converter:
+    """A lowercase hex sha256: the content part of an addressed URL."""
+
+    regex = "[0-9a-f]{64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(Sha256Converter, "sha256")
 
 app_name = "review"
 
@@ -11,6 +26,11 @@ urlpatterns = [
     path("cases/new/", views.case_upload, name="case_upload"),
     path("cases/<int:case_id>/", gallery.case_detail, name="case_detail"),
     path("cases/<int:case_id>/retry/", views.case_retry, name="case_retry"),
+    path(
+        "cases/<int:case_id>/thumbnails/<sha256:sha256>.pack",
+        thumbnails.case_thumbnail_pack,
+        name="case_thumbnail_pack",
+    ),
     path("cases/<int:case_id>/assign/", worklist.case_assign, name="case_assign"),
     path("cases/<int:case_id>/readers/", worklist.case_readers, name="case_readers"),
     path(
@@ -39,4 +59,9 @@ urlpatterns = [
     path("cells/<int:cell_id>/saliency.png", cells.cell_saliency_image, name="cell_saliency_image"),
     path("cells/<int:cell_id>/image/", cells.cell_image, name="cell_image"),
     path("cells/<int:cell_id>/thumbnail/", cells.cell_thumbnail, name="cell_thumbnail"),
+    path(
+        "cells/<int:cell_id>/thumbnail/<sha256:sha256>.jpg",
+        thumbnails.cell_thumbnail_addressed,
+        name="cell_thumbnail_addressed",
+    ),
 ]
