@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from classifier.checkpoint import save_checkpoint
+from classifier.crops import ImageInput, PreparedCrop, crop_image, encode_crop
 from classifier.data import CLASS_NAMES
 from classifier.inference import Predictor, cpu_count, prepare_model, resolve_device
 from classifier.model import create_model
@@ -29,6 +30,7 @@ class BenchResult:
     threads: int
     workers: int
     batch_cells: int
+    inputs: str  # "prepared": the crops the platform writes at upload; "original": decode each
     bare_images_per_s: float
     pipeline_cells_per_s: float
     ratio: float  # pipeline cells/s * rotations / bare images/s (target >= 0.85)
@@ -92,6 +94,22 @@ def _random_checkpoint(profile: Profile, folder: Path) -> Path:
     return path
 
 
+def prepared_inputs(
+    images: Sequence[str | Path], profile: Profile, folder: Path
+) -> list[PreparedCrop]:
+    """Each image's model input as the platform writes it at upload (classifier.crops), as a
+    file the pipeline then reads: one file per distinct image."""
+    geometry = profile.crop_geometry
+    made: dict[str, PreparedCrop] = {}
+    for image in map(str, images):
+        if image not in made:
+            crop = crop_image(image, fraction=geometry.fraction, size=geometry.size, name=image)
+            path = folder / f"{len(made)}.png"
+            path.write_bytes(encode_crop(crop))
+            made[image] = PreparedCrop(str(path))
+    return [made[str(image)] for image in images]
+
+
 def bench_profile(
     name: str,
     images: Sequence[str | Path],
@@ -100,13 +118,32 @@ def bench_profile(
     workers: int | None = None,
     seconds: float = 5.0,
     repeats: int = 3,
+    inputs: str = "prepared",
 ) -> BenchResult:
     """Bare and pipeline rates of one profile (random weights: speed does not depend on them).
     The two are measured in turn `repeats` times and the best of each is kept, so a burst of
-    load from other processes does not land on one side only."""
+    load from other processes does not land on one side only. The pipeline reads the crops
+    prepared at upload (`inputs="prepared"`, what the platform's workers do) or decodes the
+    original images (`"original"`)."""
     profile = get_profile(name)
     with tempfile.TemporaryDirectory() as tmp:
         predictor = Predictor(_random_checkpoint(profile, Path(tmp)), device, num_workers=workers)
+        if inputs == "prepared":
+            sources: list[ImageInput] = list(prepared_inputs(images, profile, Path(tmp)))
+        else:
+            sources = list(images)
+        return _bench(predictor, profile, sources, device, seconds, repeats, inputs)
+
+
+def _bench(
+    predictor: Predictor,
+    profile: Profile,
+    images: Sequence[ImageInput],
+    device: str,
+    seconds: float,
+    repeats: int,
+    inputs: str,
+) -> BenchResult:
     dev = resolve_device(device)
     batch = predictor.batch_size * profile.rotations
     model = prepare_model(predictor.model, dev)
@@ -118,14 +155,15 @@ def bench_profile(
         predictor.predict(list(images))
         cells = max(cells, len(images) / (time.perf_counter() - start))
     return BenchResult(
-        profile=name,
+        profile=profile.name,
         architecture=profile.architecture,
         input_size=profile.input_size,
         rotations=profile.rotations,
         device=str(dev),
         threads=torch.get_num_threads(),
-        workers=predictor.num_workers,
+        workers=predictor.workers_for(images),
         batch_cells=predictor.batch_size,
+        inputs=inputs,
         bare_images_per_s=bare,
         pipeline_cells_per_s=cells,
         ratio=cells * profile.rotations / bare,

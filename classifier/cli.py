@@ -187,6 +187,13 @@ def _bench_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cells", type=int, help="cells per pipeline run (default: by profile)")
     p.add_argument("--seconds", type=float, default=6.0, help="bare-forward time, over all repeats")
     p.add_argument("--repeats", type=int, default=3, help="alternations of bare and pipeline")
+    p.add_argument(
+        "--inputs",
+        choices=["prepared", "original"],
+        default="prepared",
+        help="what the pipeline reads: the crops the platform writes at upload (prepared, as its "
+        "workers do) or the original images, decoded each time",
+    )
     p.add_argument("--output", type=Path, help="JSON file for the results")
     _runtime_args(p)
 
@@ -531,6 +538,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             workers=args.workers,
             seconds=args.seconds,
             repeats=args.repeats,
+            inputs=args.inputs,
         )
         results.append(result.to_dict())
         tqdm.write(json.dumps(result.to_dict()))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
@@ -14,16 +13,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
+# ImageInput, PreparedCrop and open_image live in classifier.crops (no torch); kept importable here
+from classifier.crops import ImageInput, PreparedCrop, crop_image, open_image  # noqa: F401
 from classifier.errors import ImageError, LabelError, ManifestError
 
 CLASS_NAMES = ("hem", "all")  # index = target: 1 is the blast (positive) class
 LABELS = frozenset(CLASS_NAMES)
 IMAGE_EXTENSIONS = frozenset({".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 CNMC_NAME = re.compile(r"^UID_(?P<patient>H?\d+)_(?P<image>\d+)_(?P<cell>\d+)_(?P<label>all|hem)$")
-
-ImageInput = str | Path | bytes | Image.Image
 
 
 @dataclass(frozen=True)
@@ -157,38 +155,14 @@ def data_summary(samples: Sequence[Sample]) -> dict[str, Any]:
     }
 
 
-def open_image(
-    source: ImageInput, name: str = "image", draft: tuple[int, int] | None = None
-) -> Image.Image:
-    """Decode to RGB with Pillow; ImageError names the file and the reason. `draft` lets JPEG
-    decode at a reduced scale that is still at least that size (other formats ignore it)."""
-    if isinstance(source, Image.Image):
-        return source.convert("RGB")
-    try:
-        handle = io.BytesIO(source) if isinstance(source, bytes) else source
-        with Image.open(handle) as image:
-            if draft is not None and image.format == "JPEG":
-                image.draft("RGB", draft)
-            return image.convert("RGB")
-    except FileNotFoundError:
-        raise ImageError(f"{name}: file not found") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise ImageError(f"{name}: cannot decode image ({exc})") from None
-
-
 def source_name(source: ImageInput, index: int) -> str:
     return str(source) if isinstance(source, str | Path) else f"image #{index}"
 
 
 def load_crop(source: ImageInput, *, crop_fraction: float, size: int, name: str) -> torch.Tensor:
-    """Centre crop (a fraction of the frame) resized to `size`, in one Pillow call: uint8 CHW."""
-    frame = int(np.ceil(size / crop_fraction))
-    image = open_image(source, name, draft=(frame, frame))
-    width, height = image.size
-    cw, ch = width * crop_fraction, height * crop_fraction
-    box = ((width - cw) / 2, (height - ch) / 2, (width + cw) / 2, (height + ch) / 2)
-    # reducing_gap lets Pillow shrink by integer factors first: much cheaper, no visible loss
-    image = image.resize((size, size), Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
+    """Centre crop (a fraction of the frame) resized to `size` (or a crop prepared at upload,
+    as it is): uint8 CHW."""
+    image = crop_image(source, fraction=crop_fraction, size=size, name=name)
     return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)
 
 

@@ -16,7 +16,8 @@ from scipy.special import expit
 from torch import nn
 
 from classifier.checkpoint import file_sha256, load_checkpoint, load_model_state
-from classifier.data import CLASS_NAMES, CropDataset, ImageInput
+from classifier.crops import ImageInput, PreparedCrop
+from classifier.data import CLASS_NAMES, CropDataset
 from classifier.errors import ImageError
 from classifier.model import create_model
 from classifier.profiles import Profile
@@ -149,7 +150,11 @@ class Predictor:
     ) -> np.ndarray:
         """Raw logits (N, rotations), before temperature scaling."""
         loader = crop_loader(
-            images, self.profile, self.batch_size, self.num_workers, self.device.type == "cuda"
+            images,
+            self.profile,
+            self.batch_size,
+            self.workers_for(images),
+            self.device.type == "cuda",
         )
         out: list[np.ndarray] = []
         done = 0
@@ -162,6 +167,14 @@ class Predictor:
                 if progress is not None:
                     progress(done, len(images))
         return np.concatenate(out) if out else np.zeros((0, self.profile.rotations))
+
+    def workers_for(self, images: Sequence[ImageInput]) -> int:
+        """DataLoader workers for these images: none on a CPU when every one is a crop prepared
+        at upload, whose small PNG decodes inline in less time than a worker takes to ship it
+        (and a decoding worker would compete with the compute threads for the same cores)."""
+        if self.device.type == "cpu" and all(isinstance(i, PreparedCrop) for i in images):
+            return 0
+        return self.num_workers
 
     def predict(
         self,

@@ -19,7 +19,8 @@ from torch import nn
 from tqdm import tqdm
 
 from classifier.checkpoint import save_checkpoint
-from classifier.data import CropDataset, ImageInput
+from classifier.crops import ImageInput
+from classifier.data import CropDataset
 from classifier.errors import ImageError, ManifestError
 from classifier.inference import cpu_count, resolve_device
 from classifier.profiles import Profile, get_profile

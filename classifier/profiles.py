@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from classifier.crops import CropGeometry
 from classifier.errors import ProfileError
 
 _CHOICES = {
@@ -69,6 +70,11 @@ class Profile:
         for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ProfileError(f"profile {self.name!r}: {name} must be one of {allowed}")
+
+    @property
+    def crop_geometry(self) -> CropGeometry:
+        """What the model reads of a cell: the centre crop and the size it is resized to."""
+        return CropGeometry(self.crop, self.image_size, self.input_size)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

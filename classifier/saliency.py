@@ -13,7 +13,8 @@ from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
 from torch import nn
 
-from classifier.data import ImageInput, load_crop, open_image
+from classifier.crops import ImageInput, PreparedCrop, open_image
+from classifier.data import load_crop
 from classifier.inference import Predictor
 from classifier.transforms import to_input
 
@@ -52,7 +53,8 @@ def saliency_map(
         GradCAM(model=model, target_layers=[_target_layer(model, profile.input_size)]) as cam,
     ):
         heat = cam(input_tensor=x, targets=[BinaryClassifierOutputTarget(int(target == "all"))])[0]
-    display = _display_crop(open_image(image, name), fraction)
+    original = image.source if isinstance(image, PreparedCrop) else image
+    display = _display_crop(open_image(original, name), fraction)
     mask = Image.fromarray(heat.astype(np.float32), mode="F").resize(display.size)
     return np.clip(np.asarray(mask), 0.0, 1.0), display
 

@@ -18,6 +18,8 @@ class CaseAdmin(AuditedAdmin):
     list_display = ["id", "project", "patient_code", "specimen_id", "status", "created_at"]
     list_filter = ["status", "project"]
     search_fields = ["patient_code", "specimen_id"]
+    # Cell images are never public media (no URL to link); the pack is made at upload only.
+    exclude = ["thumbnail_pack"]
     readonly_fields = [
         "uploaded_by",
         "model_version",
@@ -62,8 +64,8 @@ class CellAdmin(ReadOnlyAdmin):
     list_display = ["id", "case", "original_name", "image_format", "truth"]
     list_filter = ["truth"]
     # Images are never public media (no URL to link): the admin names the stored file only.
-    exclude = ["image", "thumbnail"]
-    readonly_fields = ["stored_image"]
+    exclude = ["image", "thumbnail", "model_input"]
+    readonly_fields = ["stored_image", "model_input_geometry"]
 
     @admin.display(description="stored image")
     def stored_image(self, cell: Cell) -> str:

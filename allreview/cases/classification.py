@@ -21,6 +21,7 @@ from allreview.cases.models import Case, CaseStatus, Cell, Prediction, lapsed_cl
 from allreview.mlmodels.models import Deployment, ModelVersion
 from allreview.mlmodels.runtime import predictor_for
 from allreview.mlmodels.selectors import model_version_production
+from classifier.crops import PreparedCrop
 
 if TYPE_CHECKING:
     from classifier.inference import Predictor
@@ -163,9 +164,10 @@ def predictions_store(
     """Predict (cell id, image name) pairs in chunks and insert their Prediction rows; a row that
     exists already (unique per cell and model version) is kept as it is."""
     chunk_size = max(1, settings.INFERENCE_CHUNK_CELLS)
+    prepared = _prepared_inputs([cell_id for cell_id, _ in cells], predictor)
     for start in range(0, len(cells), chunk_size):
         chunk = cells[start : start + chunk_size]
-        results = predictor.predict([_read(name) for _, name in chunk])
+        results = predictor.predict([_model_source(cell, prepared) for cell in chunk])
         Prediction.objects.bulk_create(
             [
                 Prediction(
@@ -187,6 +189,27 @@ def _read(name: str) -> bytes:
     with default_storage.open(name, "rb") as handle:
         data: bytes = handle.read()
     return data
+
+
+def _prepared_inputs(cell_ids: list[int], predictor: Predictor) -> dict[int, str]:
+    """The crops written at upload that this model reads as they are (same geometry)."""
+    key = predictor.profile.crop_geometry.key
+    return dict(
+        Cell.objects.filter(pk__in=cell_ids, model_input_geometry=key)
+        .exclude(model_input="")
+        .values_list("pk", "model_input")
+    )
+
+
+def _model_source(cell: tuple[int, str], prepared: dict[int, str]) -> bytes | PreparedCrop:
+    """The cell's prepared crop (no PNG decode of the original), else the original's bytes."""
+    cell_id, image = cell
+    if cell_id in prepared:
+        try:
+            return PreparedCrop(_read(prepared[cell_id]))
+        except FileNotFoundError:
+            logger.warning("cell %s: its prepared crop is missing; using the original", cell_id)
+    return _read(image)
 
 
 def case_reclassify(*, case_id: int) -> None:

@@ -6,10 +6,15 @@ Nothing here touches the database or storage: it decides what may be stored.
 from __future__ import annotations
 
 import io
+import logging
+import multiprocessing
 import os
+import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,7 +29,10 @@ from allreview.lib.archives import (
     read_zip,
 )
 from allreview.lib.fieldimages import looks_like_field
-from allreview.lib.imaging import CheckedImage, ImageLimits, ImageRejected, check_image
+from allreview.lib.imaging import CheckedImage, ImageLimits, check_image_source, exit_with
+from classifier.crops import CropGeometry
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -156,35 +164,89 @@ def check_limits(files: list[IncomingFile]) -> list[Problem]:
     return problems
 
 
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def ingest_pool() -> ThreadPoolExecutor:
-    """Decoding, hashing, inflating and writing release the GIL: one thread per core."""
-    return ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1)))
+    """Storage writes and inflating release the GIL: one thread per core."""
+    return ThreadPoolExecutor(max_workers=max(1, min(8, cores())))
 
 
-def _check_one(item: IncomingFile, limits: ImageLimits) -> CheckedImage | Problem:
-    try:
-        if item.size > limits.max_bytes:  # never read an oversized file into memory
-            raise ImageRejected(
-                f"file of {item.size} bytes is over the limit of {limits.max_bytes}"
+_check_pool: ProcessPoolExecutor | None = None
+_check_pool_lock = threading.Lock()
+
+
+def check_pool() -> Executor | None:
+    """Worker processes, one per core, that decode, check, hash, thumbnail and crop the cells:
+    started once per web process (from a clean forkserver, never by forking the threaded
+    server) and kept, so an upload pays no start-up. Separate processes run the Python parts
+    of decoding beside the request thread instead of taking turns on its GIL, and a decoder
+    that crashes on hostile bytes takes a worker down, not the web server. None where no child
+    process may be started (a daemonic Celery prefork child) or on one core: threads then."""
+    global _check_pool
+    if multiprocessing.current_process().daemon or cores() < 2:
+        return None
+    with _check_pool_lock:
+        if _check_pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["allreview.lib.imaging"])
+            _check_pool = ProcessPoolExecutor(
+                max_workers=min(8, cores()),
+                mp_context=context,
+                initializer=exit_with,
+                initargs=(os.getpid(),),
             )
-        return check_image(item.read(), limits=limits, thumb_size=settings.THUMBNAIL_SIZE)
-    except ImageRejected as exc:
-        return Problem(item.name, exc.reason)
+        return _check_pool
 
 
-def check_files(files: list[IncomingFile]) -> list[AcceptedImage]:
-    """Decode and check every file; refuse the whole upload if any is bad or repeated."""
+def _check_pool_discard() -> None:
+    global _check_pool
+    with _check_pool_lock:
+        if _check_pool is not None:
+            _check_pool.shutdown(wait=False, cancel_futures=True)
+        _check_pool = None
+
+
+def _check_all(
+    files: list[IncomingFile], geometry: CropGeometry | None
+) -> list[CheckedImage | str]:
+    """CheckedImage or the reason for refusal of each file, in order."""
+    check = partial(
+        check_image_source,
+        limits=image_limits(),
+        thumb_size=settings.THUMBNAIL_SIZE,
+        model_input=geometry,
+    )
+    sources = [item.path or item.data for item in files]
+    pool = check_pool()
+    if pool is None:
+        with ingest_pool() as threads:
+            return list(threads.map(check, sources))
+    try:
+        return list(pool.map(check, sources, chunksize=max(1, len(sources) // (8 * cores()))))
+    except BrokenProcessPool:
+        _check_pool_discard()
+        logger.error("an image checking process stopped during an upload; upload refused")
+        raise UploadRejected(
+            [Problem("(upload)", "an image could not be checked (its checker stopped); try again")]
+        ) from None
+
+
+def check_files(
+    files: list[IncomingFile], *, model_input: CropGeometry | None = None
+) -> list[AcceptedImage]:
+    """Decode and check every file (and cut its model input crop of that geometry); refuse the
+    whole upload if any is bad or repeated."""
     problems = check_limits(files)
     if problems:
         raise UploadRejected(problems)
-    limits = image_limits()
-    with ingest_pool() as pool:
-        results = list(pool.map(lambda item: _check_one(item, limits), files))
+    results = _check_all(files, model_input)
     accepted: list[AcceptedImage] = []
     first_by_hash: dict[str, tuple[int, str]] = {}
     for index, (item, checked) in enumerate(zip(files, results, strict=True)):
-        if isinstance(checked, Problem):
-            problems.append(checked)
+        if isinstance(checked, str):
+            problems.append(Problem(item.name, checked))
             continue
         if item.truth and item.truth not in {"all", "hem"}:
             problems.append(Problem(item.name, f"label {item.truth!r} is not 'all' or 'hem'"))

@@ -62,6 +62,9 @@ class Case(models.Model):
     # (CLASSIFY_CLAIM_LEASE_SECONDS) ran out without a beat lost its worker.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     classified_at = models.DateTimeField(null=True, blank=True)
+    # Every thumbnail of the case in one file (lib/thumbpack.py), named by its sha256; written
+    # at upload. Empty for cases from before it: the gallery then fetches thumbnails one by one.
+    thumbnail_pack = models.FileField(upload_to="cells/", max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -124,6 +127,11 @@ class Cell(models.Model):
     # case's cells at upload. Readers see it like any other cell; it is never part of the case
     # (summary figures, sign-off record, exports, agreement, adjudication, retraining).
     is_reference = models.BooleanField(default=False)
+    # The model-ready input written at upload: the centre crop at a profile's input size
+    # (lossless PNG), and that geometry ("crop/frame@size", classifier.crops.geometry_key).
+    # Inference reads it instead of decoding the original when its model has that geometry.
+    model_input = models.FileField(upload_to=cell_image_path, max_length=300, blank=True)
+    model_input_geometry = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,6 +14,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from allreview.cases.models import Case, Cell
+from allreview.mlmodels.selectors import model_version_production
+from allreview.projects.models import Project
+from classifier.crops import CropGeometry
+from classifier.profiles import DEFAULT_PROFILE, PROFILES
 
 
 def count_per_case(queryset: QuerySet[Any], *, distinct: bool = False) -> Coalesce:
@@ -35,6 +39,15 @@ def shown_cells(*, case: Case, stand_ins: bool = False) -> QuerySet[Cell]:
     cells placed among them, which its readers see like any other."""
     cells = Cell.objects.filter(case=case)
     return cells if stand_ins else cells.filter(OWN_CELLS)
+
+
+def model_input_geometry(*, project: Project) -> CropGeometry | None:
+    """The input the project's cases will be classified with, to prepare at upload: its
+    production model's profile, else the default profile (what a first model is trained
+    with). A later model of another geometry still works: it decodes the originals."""
+    version = model_version_production(project=project)
+    profile = PROFILES.get(version.profile if version else DEFAULT_PROFILE)
+    return profile.crop_geometry if profile else None
 
 
 # --- Review workspace -------------------------------------------------------------------------

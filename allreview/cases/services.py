@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from allreview.audit.services import audit_record
-from allreview.cases import hooks, standins, tasks
+from allreview.cases import hooks, selectors, standins, tasks
 from allreview.cases.ingest import (
     AcceptedImage,
     IncomingFile,
@@ -36,6 +36,7 @@ from allreview.cases.models import (
 )
 from allreview.cases.pseudonyms import validate_patient_code
 from allreview.lib.queueing import enqueue_on_commit, task_send
+from allreview.lib.thumbpack import thumbnail_pack
 from allreview.lib.users import AnyUser
 from allreview.projects.access import require
 from allreview.projects.models import Project
@@ -82,7 +83,10 @@ def case_upload(
     with tempfile.TemporaryDirectory(
         prefix="allreview-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR
     ) as workdir:
-        accepted = check_files(expand_archives(files, workdir=Path(workdir)))
+        accepted = check_files(
+            expand_archives(files, workdir=Path(workdir)),
+            model_input=selectors.model_input_geometry(project=project),
+        )
         return _case_store(
             project=project,
             user=user,
@@ -129,6 +133,15 @@ def _case_store(
                 stand_in.on_saved(stand_in.cell)
             if fields:
                 _fields_store(case, fields, stored)
+            # every thumbnail the gallery shows, the known-answer cells' too (else they would be
+            # the ones fetched one by one)
+            _thumbnail_pack_store(
+                case=case,
+                cells=cells,
+                accepted=accepted,
+                stored=stored,
+                stand_ins=[s.cell for s in extra],
+            )
             audit_record(
                 action="case.upload",
                 actor=user,
@@ -166,6 +179,11 @@ def _cell_store(*, case: Case, image: AcceptedImage, stored: list[str]) -> Cell:
     stored.append(image_name)
     thumb_name = _storage_put(f"{base}.thumb.jpg", checked.thumbnail)
     stored.append(thumb_name)
+    input_name = ""
+    if checked.model_input:
+        geometry = checked.model_input_geometry.replace("/", "-").replace("@", "-")
+        input_name = _storage_put(f"{base}.in{geometry}.png", checked.model_input)
+        stored.append(input_name)
     return Cell(
         case=case,
         image=image_name,
@@ -177,7 +195,33 @@ def _cell_store(*, case: Case, image: AcceptedImage, stored: list[str]) -> Cell:
         image_format=checked.format,
         original_name=image.incoming.name[-255:],
         truth=image.incoming.truth,
+        model_input=input_name,
+        model_input_geometry=checked.model_input_geometry if input_name else "",
     )
+
+
+def _thumbnail_pack_store(
+    *,
+    case: Case,
+    cells: list[Cell],
+    accepted: list[AcceptedImage],
+    stored: list[str],
+    stand_ins: list[Cell],
+) -> None:
+    """Every thumbnail of the case in one file, so the gallery paints from one request."""
+    own = [(cell.pk, image.checked.thumbnail) for cell, image in zip(cells, accepted, strict=True)]
+    borrowed = [(cell.pk, _storage_read(cell.thumbnail.name)) for cell in stand_ins]
+    pack = thumbnail_pack(own + borrowed)
+    name = _storage_put(f"cells/{case.project_id}/{case.pk}/{pack.file_name}", pack.data)
+    stored.append(name)
+    Case.objects.filter(pk=case.pk).update(thumbnail_pack=name)
+    case.thumbnail_pack.name = name
+
+
+def _storage_read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as file:
+        data: bytes = file.read()
+    return data
 
 
 def _storage_put(name: str, data: bytes) -> str:

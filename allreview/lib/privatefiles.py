@@ -7,11 +7,19 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseNotModified
 from django.http.response import HttpResponseBase
 
+# A day; an addressed URL (its content's hash in the URL) may say a year.
+PRIVATE_DAY = "private, max-age=86400, immutable"
+
 
 def private_file_response(
-    request: HttpRequest, name: str, content_type: str, etag: str
+    request: HttpRequest,
+    name: str,
+    content_type: str,
+    etag: str,
+    cache_control: str = PRIVATE_DAY,
 ) -> HttpResponseBase:
-    """The stored file `name` (404 when it is missing), or 304 when the browser has it."""
+    """The stored file `name` (404 when it is missing), or 304 when the browser has it. The
+    caller has checked access. `private`: never kept by shared caches."""
     if request.headers.get("If-None-Match") == etag:
         response: HttpResponseBase = HttpResponseNotModified()
     else:
@@ -22,5 +30,5 @@ def private_file_response(
         except FileNotFoundError as exc:
             raise Http404("The file is missing") from exc
     response["ETag"] = etag
-    response["Cache-Control"] = "private, max-age=86400, immutable"
+    response["Cache-Control"] = cache_control
     return response

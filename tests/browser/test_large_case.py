@@ -17,7 +17,7 @@ def test_two_thousand_cells_draw_fast_and_keys_answer_at_once(
     case = CaseFactory(project=lab_a)
     CellFactory.create_for_case(case, 2000, model_version=ModelVersionFactory(name="m-large"))
     # rows only: thumbnails answer 404 here; the subject is drawing and keys, not image bytes
-    page.route("**/thumbnail/", lambda route: route.fulfill(status=204))
+    page.route("**/thumbnail/**", lambda route: route.fulfill(status=204))
     page.route("**/image/", lambda route: route.fulfill(status=204))
     log_in(page, live_server, "alice")
     page.goto(f"{live_server.url}/cases/{case.pk}/")

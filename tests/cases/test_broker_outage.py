@@ -58,7 +58,8 @@ def test_page_upload_with_the_broker_down_keeps_files_and_rows_and_shows_the_cas
     assert case.status == CaseStatus.QUEUED and case.enqueued_at is None
     assert case.status_detail == QUEUE_UNREACHABLE_NOTICE
     assert Cell.objects.filter(case=case).count() == 2
-    assert len(_stored_files(settings)) == 4  # originals and thumbnails, all still there
+    # originals, thumbnails, model input crops and the thumbnail pack: all still there
+    assert len(_stored_files(settings)) == 2 * 3 + 1
     page = client.get(response["Location"]).content.decode()
     assert "task queue could not be reached" in page
 
@@ -72,7 +73,7 @@ def test_api_upload_with_the_broker_down_answers_201_with_the_notice(
     response = api.post("/api/v1/cases/", data, format="multipart")
     assert response.status_code == 201, response.content
     assert response.json()["status_detail"] == QUEUE_UNREACHABLE_NOTICE
-    assert len(_stored_files(settings)) == 2
+    assert len(_stored_files(settings)) == 3 + 1
 
 
 def test_the_sweep_sends_a_never_sent_case_and_it_is_classified_once(

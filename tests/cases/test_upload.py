@@ -63,7 +63,8 @@ def test_upload_stores_cells_thumbnails_and_queues_the_case(api, lab_a, cell_byt
     cells = list(case.cells.order_by("original_name"))
     assert [c.image_format for c in cells] == ["PNG", "BMP", "JPEG", "TIFF"]
     assert all(c.width == 450 and c.height == 450 for c in cells)
-    assert len(stored_files(settings)) == 8  # each original and its thumbnail
+    # each original, its thumbnail and its model input crop, and the case's thumbnail pack
+    assert len(stored_files(settings)) == 4 * 3 + 1
     assert AuditEvent.objects.filter(action="case.upload", case_id=case.pk).exists()
 
 

@@ -28,6 +28,8 @@ READS = {
     "cell_panel": ("/cells/{cell}/panel/", ALL),
     "cell_image": ("/cells/{cell}/image/", ALL),
     "cell_thumbnail": ("/cells/{cell}/thumbnail/", ALL),
+    "cell_thumbnail_addressed": ("{thumbnail_url}", ALL),
+    "case_thumbnail_pack": ("{pack_url}", ALL),
     "case-detail": ("/api/v1/cases/{case}/", ALL),
     "case-cells": ("/api/v1/cases/{case}/cells/", ALL),
     "cell-detail": ("/api/v1/cells/{cell}/", ALL),
@@ -164,7 +166,11 @@ SHOWN_ELSEWHERE = {
 
 
 def url(template: str, world) -> str:
+    from allreview.review.thumbnails import thumbnail_pack_url, thumbnail_url
+
     return template.format(
+        thumbnail_url=thumbnail_url(world.cell.pk, world.cell.sha256),
+        pack_url=thumbnail_pack_url(world.case),
         project=world.project.pk,
         case=world.case.pk,
         cell=world.cell.pk,

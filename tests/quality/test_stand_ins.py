@@ -168,3 +168,20 @@ def test_sign_off_records_each_readers_call_apart_from_labels(qc_case, pooled):
             "value", flat=True
         )
     ) == {"all"}
+
+
+def test_the_thumbnail_pack_holds_them_like_the_case_own_cells(qc_case, pooled):
+    """Issue 12's gallery paints from one pack; a reference cell missing from it would be the
+    one thumbnail fetched on its own, and so stand out."""
+    from django.core.files.storage import default_storage
+
+    from allreview.lib.thumbpack import thumbnail_unpack
+
+    qc_case.refresh_from_db()
+    with default_storage.open(qc_case.thumbnail_pack.name, "rb") as file:
+        packed = thumbnail_unpack(file.read())
+    assert set(packed) == set(own_ids(qc_case)) | set(stand_in_ids(qc_case))
+    for cell_id in stand_in_ids(qc_case):
+        cell = Cell.objects.get(pk=cell_id)
+        with default_storage.open(cell.thumbnail.name, "rb") as file:
+            assert packed[cell_id] == file.read()

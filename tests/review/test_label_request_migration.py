@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from tests.factories import CaseFactory, UserFactory
 from tests.review.test_readers_migration import migrate
 
-BEFORE = [("cases", "0005_cell_is_reference"), ("review", "0003_signed_cells")]
+BEFORE = [("cases", "0006_thumbnail_pack_and_model_input"), ("review", "0003_signed_cells")]
 AFTER = [("review", "0004_labelrequest_from_cases")]
 
 

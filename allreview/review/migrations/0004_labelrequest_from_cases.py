@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("review", "0003_signed_cells"),
-        ("cases", "0006_labelrequest_moved_to_review"),
+        ("cases", "0007_labelrequest_moved_to_review"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

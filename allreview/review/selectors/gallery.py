@@ -81,7 +81,7 @@ def case_gallery_cells(
         rows = _gallery_filter(cells, "all" if show == "disagree" else show).order_by("id")
         return [
             {**r, "probability": None, "uncertainty": None, "predicted_label": None}
-            for r in rows.values("id", "label")
+            for r in rows.values("id", "label", "sha256")
         ]
     group = Case_(
         When(predicted_label=CellClass.ALL, then=Value(0)),
@@ -93,7 +93,7 @@ def case_gallery_cells(
     return list(
         cells.annotate(group=group)
         .order_by("group", F(within[1:]).desc(nulls_last=True), "id")
-        .values("id", "probability", "uncertainty", "predicted_label", "label")
+        .values("id", "probability", "uncertainty", "predicted_label", "label", "sha256")
     )
 
 

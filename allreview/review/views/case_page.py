@@ -23,6 +23,7 @@ from allreview.review.selectors.final import disputed_count
 from allreview.review.selectors.gallery import GALLERY_FILTERS, GALLERY_ORDERS, case_gallery_cells
 from allreview.review.selectors.reading import ReadingView, reading_view, viewer_label
 from allreview.review.summary import CaseSummary, case_summary
+from allreview.review.thumbnails import cell_address, thumbnail_pack_url
 
 FILTER_NAMES = {
     "all": "All cells",
@@ -47,9 +48,9 @@ def gallery_rows(
     user: AnyUser | None = None,
     view: ReadingView | None = None,
 ) -> list[list[Any]]:
-    """Compact rows [id, probability, uncertainty, model class, label] for the page's JSON: the
-    labels as the user sees them (their own reads when blinded, and no model values when
-    blinded to the model)."""
+    """Compact rows [id, probability, uncertainty, model class, label, address] for the page's
+    JSON (the address names the thumbnail, see thumbnails.thumbnail_url): the labels as the user
+    sees them (their own reads when blinded, and no model values when blinded to the model)."""
     label = None
     if user is not None and view is not None:
         label = viewer_label(case=case, user=user, view=view)
@@ -68,6 +69,7 @@ def gallery_rows(
             None if c["uncertainty"] is None else round(c["uncertainty"], 3),
             c["predicted_label"],
             c["label"],
+            cell_address(c["id"], c["sha256"]),
         ]
         for c in cells
     ]
@@ -130,6 +132,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "summary": summary,
         "view": view,
         "rows": gallery_rows(case, order, show, user=request.user, view=view),
+        "thumbnail_pack_url": thumbnail_pack_url(case),
         "order": order,
         "show": show,
         "filters": filter_items(summary),

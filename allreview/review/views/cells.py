@@ -3,7 +3,6 @@ saliency overlays and the image files."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -31,6 +30,7 @@ from allreview.review.selectors.labels import cells_reads
 from allreview.review.selectors.reading import ReadingView, cell_label_history, reading_view
 from allreview.review.services import labels
 from allreview.review.summary import case_summary
+from allreview.review.thumbnails import cell_address
 from allreview.review.views.case_page import summary_html
 
 MAX_CELLS_PER_ACTION = 5000
@@ -272,10 +272,7 @@ def _cell_file(request: HttpRequest, cell_id: int, field: str) -> HttpResponseBa
     cell = cell_for(user=request.user, cell_id=cell_id)
     thumb = field == "thumbnail"
     content_type = "image/jpeg" if thumb else f"image/{cell.image_format.lower()}"
-    # Per row, not the bare image hash: a reader QC known-answer cell shares its image (and hash)
-    # with another patient's cell, and equal ETags would link the two.
-    tag = hashlib.blake2b(f"{cell.sha256}:{cell_id}".encode(), digest_size=16).hexdigest()
-    etag = f'"{tag}{"t" if thumb else "i"}"'
+    etag = f'"{cell_address(cell_id, cell.sha256)[:32]}{"t" if thumb else "i"}"'
     return private_file_response(request, getattr(cell, field).name, content_type, etag)
 
 

@@ -83,18 +83,56 @@
   let modelVersion = gallery.dataset.modelVersion ? +gallery.dataset.modelVersion : null;  // whose calls are shown
   const locked = gallery.dataset.locked === "1";
   const cells = JSON.parse(document.getElementById("cell-rows").textContent).map((r) => ({
-    id: r[0], p: r[1], u: r[2], pred: r[3], label: r[4], el: null,
+    id: r[0], p: r[1], u: r[2], pred: r[3], label: r[4], sha: r[5], el: null,
   }));
   const selected = new Set();
   let focus = 0;
   let anchor = 0;
+
+  // ---- thumbnails: every one of the case from one request (a pack, cells.py), else one by one;
+  // both content-addressed, so the browser keeps them for a year and never asks again
+  const packUrl = gallery.dataset.thumbnailPack || "";
+  const pack = packUrl ? fetch(packUrl, { credentials: "same-origin" }).then((response) => {
+    if (!response.ok) throw new Error("thumbnail pack: " + response.status);
+    return response.arrayBuffer();
+  }) : null;
+
+  function thumbnailUrl(c) {
+    return "/cells/" + c.id + "/thumbnail/" + c.sha + ".jpg";
+  }
+
+  function unpack(buffer) {  // one line of JSON [[cell id, bytes], ...], then the JPEGs in turn
+    // data: URLs, not blob: ones: each Blob is a round trip to the browser process, and 500 of
+    // them took longer than the request for the pack itself
+    const bytes = new Uint8Array(buffer);
+    const end = bytes.indexOf(10);
+    const index = JSON.parse(new TextDecoder().decode(bytes.subarray(0, end)));
+    const urls = new Map();
+    let offset = end + 1;
+    for (const [id, size] of index.cells) {
+      let binary = "";
+      for (let i = offset; i < offset + size; i += 8192) {
+        binary += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(i + 8192, offset + size)));
+      }
+      urls.set(id, "data:image/jpeg;base64," + btoa(binary));
+      offset += size;
+    }
+    return urls;
+  }
+
+  function showThumbnails(urls) {
+    for (const c of cells) c.el.querySelector("img").src = (urls && urls.get(c.id)) || thumbnailUrl(c);
+    performance.mark("thumbnails-shown");  // read by the browser tests and scripts/bench
+  }
 
   function tileText(c) {  // the first paint is built as one string: no per-tile DOM calls
     const model = c.pred
       ? '<span class="badge badge-' + c.pred + '" title="Model: ' + LABEL_TEXT[c.pred] + '">' + MODEL_LETTER[c.pred] + "</span>"
       : '<span class="badge badge-none" title="No prediction">–</span>';
     const p = c.p === null ? "" : '<span class="prob" title="blast probability">' + c.p.toFixed(2) + "</span>";
-    return '<img src="/cells/' + c.id + '/thumbnail/" alt="" loading="lazy" decoding="async" width="128" height="128">' +
+    // with a pack, the source is set once the pack has come (showThumbnails)
+    const src = packUrl ? "" : ' src="' + thumbnailUrl(c) + '"';
+    return "<img" + src + ' alt="" loading="lazy" decoding="async" width="128" height="128">' +
       '<span class="tile-top">' + model + '<span class="check" aria-hidden="true">✓</span></span>' +
       '<span class="tile-bottom">' + p + '<span class="label-chip">' + (c.label ? LABEL_TEXT[c.label] : "") + "</span></span>";
   }
@@ -446,6 +484,7 @@
 
   performance.mark("gallery-start");
   render();
+  if (pack) pack.then(unpack).then(showThumbnails, () => showThumbnails(null));
   const wanted = /^#cell-(\d+)$/.exec(location.hash);  // issue 14: a cell opened from its field
   const wantedIndex = wanted ? cells.findIndex((c) => c.id === Number(wanted[1])) : -1;
   if (wantedIndex >= 0) moveTo(wantedIndex);

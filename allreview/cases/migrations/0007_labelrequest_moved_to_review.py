@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0005_cell_is_reference"),
+        ("cases", "0006_thumbnail_pack_and_model_input"),
     ]
 
     operations = [
