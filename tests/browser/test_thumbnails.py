@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from allreview.review.thumbnails import thumbnail_pack_url
+from allreview.review.thumbnails import thumbnail_pack_url, thumbnail_url
 from tests.browser.cases import classified_case, log_in, synthetic_files
 from tests.factories import ModelVersionFactory
 
@@ -71,7 +71,6 @@ def test_gallery_without_a_pack_paints_thumbnails_at_their_addresses(
     page.goto(f"{live_server.url}/cases/{case.pk}/")
     assert page.wait_for_function(VISIBLE_PAINTED).json_value() == 12
     sources = page.eval_on_selector_all("#gallery img", "(imgs) => imgs.map((i) => i.src)")
-    addresses = {
-        f"{live_server.url}/cells/{c.pk}/thumbnail/{c.sha256}.jpg" for c in case.cells.all()
-    }
+    # per-row addresses, never the bare image hash (it would link a reader QC cell to its source)
+    addresses = {f"{live_server.url}{thumbnail_url(c.pk, c.sha256)}" for c in case.cells.all()}
     assert set(sources) == addresses
