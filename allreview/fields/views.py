@@ -19,7 +19,7 @@ from allreview.fields import selectors, services
 from allreview.fields.models import Field
 from allreview.projects.permissions import Action, role_allows
 from allreview.projects.selectors import membership_role
-from allreview.review.cells import _private_file
+from allreview.review.thumbnails import private_file
 from allreview.review.refusals import refusal_json
 
 
@@ -72,7 +72,7 @@ def field_detail(request: HttpRequest, field_id: int) -> HttpResponse:
 def field_image(request: HttpRequest, field_id: int) -> HttpResponse:
     field = _field(request, field_id)
     content_type = f"image/{field.image_format.lower()}"
-    return _private_file(request, field.image.name, content_type, f'"{field.sha256[:32]}f"')
+    return private_file(request, field.image.name, content_type, f'"{field.sha256[:32]}f"')
 
 
 def _point(body: dict[str, Any]) -> tuple[int, int]:
