@@ -19,8 +19,8 @@ from allreview.fields import selectors, services
 from allreview.fields.models import Field
 from allreview.projects.permissions import Action, role_allows
 from allreview.projects.selectors import membership_role
-from allreview.review.thumbnails import private_file
 from allreview.review.refusals import refusal_json
+from allreview.review.thumbnails import private_file
 
 
 def _field(request: HttpRequest, field_id: int) -> Field:
