@@ -71,6 +71,7 @@ def test_the_reader_sees_them_like_any_cell_in_page_api_and_images(qc_case, pool
     )
     assert {r[0] for r in rows} == set(own_ids(qc_case)) | set(shown)
     assert {len(r) for r in rows} == {6} and all(r[1] is not None for r in rows)
+    assert not {c.sha256 for c in Cell.objects.filter(case=qc_case)} & {r[5] for r in rows}
     api = reader.get(f"/api/v1/cases/{qc_case.pk}/cells/?page_size=100").json()["results"]
     assert {c["id"] for c in api} == set(own_ids(qc_case)) | set(shown)
     assert {c["original_name"] for c in api} == {""} and {c["sha256"] for c in api} == {""}

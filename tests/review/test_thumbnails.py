@@ -102,7 +102,7 @@ def test_case_without_a_pack_gets_addressed_thumbnails_one_by_one(client_alice, 
     cell = case.cells.first()
     from allreview.review.thumbnails import cell_address
 
-    # the rows carry each address for the script, never the bare image hash (reader QC)
+    # the rows carry each address for the script, never the bare image hash
     assert f'"{cell_address(cell.pk, cell.sha256)}"' in page and cell.sha256 not in page
 
 
