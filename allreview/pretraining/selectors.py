@@ -28,9 +28,10 @@ def pretrain_backbone_latest(*, project: Project, profile: str) -> PretrainRun |
 def pretrain_cell_images(*, project: Project) -> list[str]:
     """Every uploaded cell of the project, labelled or not (storage names, in a stable order):
     self-supervised learning needs no label, so nothing a reader did is required."""
-    return list(
-        Cell.objects.filter(case__project=project)
-        .order_by("sha256")
-        .distinct("sha256")  # the same image uploaded in two cases counts once
-        .values_list("image", flat=True)
-    )
+    # the same image uploaded in two cases counts once (in Python: SQLite, `make run`'s
+    # default database, has no DISTINCT ON)
+    first: dict[str, str] = {}
+    rows = Cell.objects.filter(case__project=project).order_by("sha256", "id")
+    for sha256, image in rows.values_list("sha256", "image").iterator():
+        first.setdefault(sha256, image)
+    return list(first.values())
