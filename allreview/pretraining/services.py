@@ -67,13 +67,21 @@ def pretrain_run_request(*, project: Project, profile: str, user: AnyUser) -> Pr
 
 def _release_stale(project: Project) -> None:
     """A run whose worker has said nothing for PRETRAIN_STALE_SECONDS is marked failed, so a
-    worker that died does not hold the project's lock for ever."""
+    worker that died does not hold the project's lock for ever; so is a run no worker took in
+    that time (its message was lost, e.g. the broker was down when it was asked for)."""
     stale = timezone.now() - timedelta(seconds=settings.PRETRAIN_STALE_SECONDS)
     PretrainRun.objects.filter(
         project=project, status=PretrainStatus.RUNNING, updated_at__lt=stale
     ).update(
         status=PretrainStatus.FAILED,
         reason="The worker stopped reporting; ask again.",
+        finished_at=timezone.now(),
+    )
+    PretrainRun.objects.filter(
+        project=project, status=PretrainStatus.QUEUED, created_at__lt=stale
+    ).update(
+        status=PretrainStatus.FAILED,
+        reason="No worker took it (was the task queue down?); ask again.",
         finished_at=timezone.now(),
     )
     if PretrainRun.objects.filter(project=project, status__in=ACTIVE_PRETRAIN_STATUSES).exists():

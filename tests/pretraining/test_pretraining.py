@@ -77,6 +77,12 @@ def test_one_at_a_time_and_a_dead_worker_releases_the_lock(
     run.refresh_from_db()
     assert run.status == PretrainStatus.FAILED and "stopped reporting" in run.reason
     assert again.status == PretrainStatus.QUEUED
+    # a run no worker ever took (its message was lost) does not hold the lock for ever either
+    PretrainRun.objects.filter(pk=again.pk).update(created_at=long_ago)
+    third = services.pretrain_run_request(project=lab, profile="tiny", user=alice)
+    again.refresh_from_db()
+    assert again.status == PretrainStatus.FAILED and "No worker took it" in again.reason
+    assert third.status == PretrainStatus.QUEUED
 
 
 def test_a_real_run_writes_a_backbone_that_retraining_starts_from(lab, alice, queued):
