@@ -5,6 +5,7 @@ selectors treat it as no label."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import NullIf
@@ -68,10 +69,7 @@ def cells_reads(*, cell_ids: list[int]) -> dict[int, dict[str, str]]:
         .order_by("id")
         .values_list("cell_id", "user__username", "value")
     )
-    reads: dict[int, dict[str, str]] = defaultdict(dict)
-    for cell_id, reader, value in rows:
-        reads[cell_id][reader] = value  # ascending ids: the newest wins
-    return {c: {r: v for r, v in values.items() if v} for c, values in reads.items()}
+    return _newest_reads(rows)
 
 
 def cells_reads_by_anyone(*, cell_ids: list[int]) -> dict[int, dict[str, str]]:
@@ -82,10 +80,7 @@ def cells_reads_by_anyone(*, cell_ids: list[int]) -> dict[int, dict[str, str]]:
         .order_by("id")
         .values_list("cell_id", "user__username", "value")
     )
-    reads: dict[int, dict[str, str]] = defaultdict(dict)
-    for cell_id, reader, value in rows:
-        reads[cell_id][reader] = value  # ascending ids: the newest wins
-    return {c: {r: v for r, v in values.items() if v} for c, values in reads.items()}
+    return _newest_reads(rows)
 
 
 def newest_label_id(*, cell_id: int) -> int | None:
@@ -93,3 +88,12 @@ def newest_label_id(*, cell_id: int) -> int | None:
     return (
         Label.objects.filter(cell_id=cell_id).order_by("-id").values_list("id", flat=True).first()
     )
+
+
+def _newest_reads(rows: Iterable[tuple[int, str, str]]) -> dict[int, dict[str, str]]:
+    """(cell id, reader, value) rows in ascending label id -> cell id -> {reader: newest value},
+    readers whose newest read is a clear left out."""
+    reads: dict[int, dict[str, str]] = defaultdict(dict)
+    for cell_id, reader, value in rows:
+        reads[cell_id][reader] = value  # ascending ids: the newest wins
+    return {c: {r: v for r, v in values.items() if v} for c, values in reads.items()}
