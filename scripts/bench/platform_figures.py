@@ -1,7 +1,7 @@
 """Platform benchmarks on PostgreSQL: ingest rate of a 500-cell zip and case-page server time.
 
-    .venv/bin/python scripts/bench/platform.py ingest [--cells 500]
-    .venv/bin/python scripts/bench/platform.py casepage [--cells 500 --repeat 30]
+    .venv/bin/python scripts/bench/platform_figures.py ingest [--cells 500]
+    .venv/bin/python scripts/bench/platform_figures.py casepage [--cells 500 --repeat 30]
 
 Uses the database `allreview_bench` on the local PostgreSQL (created and migrated if missing)
 and a temporary media folder; prints figures, changes nothing else.
