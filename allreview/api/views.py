@@ -157,7 +157,11 @@ class CellViewSet(viewsets.GenericViewSet, mixins.RetrieveModelMixin):
     queryset = Cell.objects.none()
 
     def get_queryset(self) -> Any:
-        return visible_cells(user=self.request.user).select_related("case__project")
+        return (
+            visible_cells(user=self.request.user)
+            .exclude(reading.stand_ins_hidden(user=self.request.user))
+            .select_related("case__project")
+        )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         cell = self.get_object()
@@ -203,6 +207,7 @@ class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
         return (
             visible_predictions(user=self.request.user)
             .exclude(cell__case_id__in=reading.model_hidden_case_ids(user=self.request.user))
+            .exclude(reading.stand_ins_hidden(user=self.request.user, prefix="cell__"))
             .select_related("model_version")
             .order_by("id")
         )

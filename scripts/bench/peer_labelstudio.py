@@ -103,15 +103,20 @@ def list_cells(server: Server, case_id: int, reps: int) -> dict[str, float]:
     return ms_stats(samples)
 
 
-def thumbnail_path(cell_id: int, sha256: str) -> str:
-    return f"/cells/{cell_id}/thumbnail/{sha256}.jpg"  # its content address
+def thumbnail_paths(session: requests.Session, server: Server, case_id: int) -> list[str]:
+    """Every thumbnail's content address, as the browser finds them: in the case page's rows
+    ([id, probability, uncertainty, model class, label, address])."""
+    page = session.get(f"{server.url}/cases/{case_id}/?show=all").text
+    rows = json.loads(
+        page.split('id="cell-rows" type="application/json">')[1].split("</script>")[0]
+    )
+    return [f"/cells/{row[0]}/thumbnail/{row[5]}.jpg" for row in rows]
 
 
 def thumbnails_keepalive(server: Server, case_id: int) -> dict[str, float]:
     """Every thumbnail of the case, one after another on ONE kept-alive connection."""
     session = browser_session(server)
-    cells = session.get(f"{server.url}/api/v1/cases/{case_id}/cells/?page_size=1000").json()
-    paths = [thumbnail_path(c["id"], c["sha256"]) for c in cells["results"]]
+    paths = thumbnail_paths(session, server, case_id)
     parts = urlsplit(server.url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())

@@ -10,7 +10,7 @@ import json
 from collections import Counter
 
 from allreview.agreement.selectors import project_reads
-from allreview.cases.models import Cell, Label
+from allreview.cases.models import Case, CaseStatus, Cell, Label
 from allreview.cases.standins import interleave
 from allreview.quality.models import ReferenceLabel, ReferencePlacement
 from allreview.review.models import SignedCell
@@ -92,7 +92,22 @@ def test_who_may_not_label_the_case_does_not_see_them(qc_case, pooled):
         api = client.get(f"/api/v1/cases/{qc_case.pk}/cells/?page_size=100").json()["results"]
         assert {c["id"] for c in api} == set(own_ids(qc_case))
         assert client.get(f"/api/v1/cells/{stand_in_ids(qc_case)[0]}/").status_code == 404
+        assert client.get(f"/api/v1/cells/{stand_in_ids(qc_case)[0]}/labels/").status_code == 404
+        # the project-wide predictions list would tell them apart: not there either
+        listed = _predicted_cells(client, qc_case)
+        assert listed == set(own_ids(qc_case))
     assert reading_view(case=qc_case, user=pooled.erin).stand_ins  # the second reader does
+    for reader in (pooled.dora, pooled.erin):
+        assert _predicted_cells(login(reader), qc_case) == set(own_ids(qc_case)) | set(
+            stand_in_ids(qc_case)
+        )
+    Case.objects.filter(pk=qc_case.pk).update(status=CaseStatus.SIGNED_OFF)  # nor once signed
+    assert _predicted_cells(login(pooled.dora), qc_case) == set(own_ids(qc_case))
+
+
+def _predicted_cells(client, case) -> set[int]:
+    body = client.get("/api/v1/predictions/", {"cell__case": case.pk, "page_size": 100}).json()
+    return {p["cell"] for p in body["results"]}
 
 
 def _label_everything(case, reader, stand_in_value: str = "hem") -> None:

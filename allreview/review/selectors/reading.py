@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Expression, F, FilteredRelation, Q, QuerySet
+from django.db.models import Count, Exists, Expression, F, FilteredRelation, OuterRef, Q, QuerySet
 
 from allreview.audit.models import AuditEvent
 from allreview.audit.selectors import audit_events
@@ -15,7 +15,7 @@ from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind
 from allreview.cases.selectors import shown_cells
 from allreview.lib.users import AnyUser, user_pk
 from allreview.projects.permissions import Action, role_allows
-from allreview.projects.selectors import membership_role
+from allreview.projects.selectors import membership_role, project_ids_for
 from allreview.review.models import CaseReader
 from allreview.review.selectors.final import case_final_label
 from allreview.review.selectors.labels import (
@@ -131,6 +131,36 @@ def _shows_stand_ins(case: Case, role: str | None, view: ReadingView) -> bool:
     if case.status == CaseStatus.SIGNED_OFF or not role_allows(role, Action.LABEL):
         return False
     return view.may_label and Cell.objects.filter(case=case, is_reference=True).exists()
+
+
+def stand_ins_shown_case_ids(*, user: AnyUser) -> QuerySet[Case, dict[str, Any]]:
+    """The cases whose known-answer cells the user is shown (`_shows_stand_ins` for many cases at
+    once, as a subquery): open cases of projects where they may label, which they read, nobody
+    reads, or, as a lead, a single reader reads. Lists that span cases (predictions, cell
+    details) hide the others' known-answer cells, which would tell them apart."""
+    readers = CaseReader.objects.filter(case_id=OuterRef("pk"))
+    return (
+        Case.objects.filter(project_id__in=project_ids_for(user=user, action=Action.LABEL))
+        .exclude(status=CaseStatus.SIGNED_OFF)
+        .annotate(n_readers=Count("readers"), reads=Exists(readers.filter(user_id=user_pk(user))))
+        .filter(
+            Q(reads=True)
+            | Q(n_readers=0)
+            | Q(
+                n_readers=1,
+                project_id__in=project_ids_for(user=user, action=Action.ADJUDICATE),
+            )
+        )
+        .values("pk")
+    )
+
+
+def stand_ins_hidden(*, user: AnyUser, prefix: str = "") -> Q:
+    """A filter to `exclude` the known-answer cells (or rows of them, through `prefix`, e.g.
+    "cell__") not shown to the user."""
+    return Q(**{f"{prefix}is_reference": True}) & ~Q(
+        **{f"{prefix}case_id__in": stand_ins_shown_case_ids(user=user)}
+    )
 
 
 def viewer_label(*, case: Case, user: AnyUser, view: ReadingView) -> Expression:
