@@ -17,9 +17,10 @@ from rest_framework.response import Response
 from allreview.api import serializers as s
 from allreview.api.filters import CaseFilter, PredictionFilter
 from allreview.api.pagination import MAX_PAGE_SIZE, cell_paginator
+from allreview.cases import selectors as cases_selectors
 from allreview.cases import services
 from allreview.cases.access import visible_cases, visible_cells, visible_predictions
-from allreview.cases.ingest import IncomingFile
+from allreview.cases.ingest import IncomingFile, early_checks_install
 from allreview.cases.models import Case, Cell, Prediction
 from allreview.cases.selectors import case_upload_warnings
 from allreview.lib.users import AnyUser
@@ -68,6 +69,10 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         # Before request.data: reading it spools the whole body, so who may not upload is
         # refused first (by the project in ?project=, else by having no project to upload to).
         hinted = _upload_project_before_body(request)
+        if hinted is not None:  # allowed to upload there: check files as they arrive
+            early_checks_install(
+                request._request, geometry=cases_selectors.model_input_geometry(project=hinted)
+            )
         form = s.CaseUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data

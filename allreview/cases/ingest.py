@@ -11,7 +11,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http import HttpRequest
 
 from allreview.lib.archives import (
     ArchiveLimits,
@@ -44,6 +47,8 @@ class IncomingFile:
     data: bytes = b""
     truth: str = ""  # imported ground truth ("all"/"hem"), e.g. from the C-NMC folder layout
     path: str = ""  # the content's file, instead of `data`
+    # its check, started while the rest of the upload was still arriving (EarlyCheckHandler)
+    precheck: Future[CheckedImage | str] | None = field(default=None, compare=False, repr=False)
 
     def read(self) -> bytes:
         return Path(self.path).read_bytes() if self.path else self.data
@@ -59,7 +64,8 @@ class IncomingFile:
     def from_upload(cls, upload: Any) -> IncomingFile:
         """From a Django UploadedFile: its temporary file when it was streamed to disk."""
         if hasattr(upload, "temporary_file_path"):
-            return cls(upload.name, path=upload.temporary_file_path())
+            precheck = getattr(upload, "precheck", None)
+            return cls(upload.name, path=upload.temporary_file_path(), precheck=precheck)
         return cls(upload.name, upload.read())
 
 
@@ -208,23 +214,73 @@ def _check_pool_discard() -> None:
         _check_pool = None
 
 
-def _check_all(
-    files: list[IncomingFile], geometry: CropGeometry | None
-) -> list[CheckedImage | str]:
-    """CheckedImage or the reason for refusal of each file, in order."""
-    check = partial(
+def _checker(geometry: CropGeometry | None) -> partial[CheckedImage | str]:
+    return partial(
         check_image_source,
         limits=image_limits(),
         thumb_size=settings.THUMBNAIL_SIZE,
         model_input=geometry,
     )
+
+
+class EarlyCheckHandler(TemporaryFileUploadHandler):
+    """Streams each uploaded file to a temporary file, as Django's default handler does, and
+    hands it to the checking processes as soon as it is complete: files are decoded while the
+    rest of the body is still being received and parsed, instead of after it. Installed only
+    once the user's right to upload to the project has been checked (the geometry is that
+    project's), and only for the first UPLOAD_MAX_FILES plain files; a zip, or anything past
+    that, is checked later as before. What a precheck finds is used by `check_files` exactly as
+    its own check would be: nothing is accepted here."""
+
+    def __init__(self, request: HttpRequest, *, geometry: CropGeometry | None) -> None:
+        super().__init__(request)
+        self.check = _checker(geometry)
+        self.started = 0
+
+    def file_complete(self, file_size: int) -> UploadedFile | None:
+        upload = super().file_complete(file_size)
+        pool = check_pool()
+        if upload is None or pool is None or self.started >= settings.UPLOAD_MAX_FILES:
+            return upload
+        path = upload.temporary_file_path()  # type: ignore[attr-defined]  # this handler's
+        upload.file.flush()  # type: ignore[union-attr]
+        if not is_zip(path):
+            try:
+                upload.precheck = pool.submit(self.check, path)  # type: ignore[attr-defined]
+                self.started += 1
+            except BrokenProcessPool:
+                _check_pool_discard()  # checked later, on a fresh pool
+        return upload
+
+
+def early_checks_install(request: HttpRequest, *, geometry: CropGeometry | None) -> None:
+    """Check each file of this request's upload as it arrives (EarlyCheckHandler); call before
+    the body is read, after the permission check. Where the body was read already (a CSRF
+    check reads the form's token from it), files are checked after it, as before."""
+    if not hasattr(request, "_files") and check_pool() is not None:
+        request.upload_handlers = [EarlyCheckHandler(request, geometry=geometry)]
+
+
+def _check_all(
+    files: list[IncomingFile], geometry: CropGeometry | None
+) -> list[CheckedImage | str]:
+    """CheckedImage or the reason for refusal of each file, in order: a check started while
+    the upload arrived (with the same geometry) is waited for, the others are run now."""
+    check = _checker(geometry)
     sources = [item.path or item.data for item in files]
     pool = check_pool()
     if pool is None:
         with ingest_pool() as threads:
             return list(threads.map(check, sources))
     try:
-        return list(pool.map(check, sources, chunksize=max(1, len(sources) // (8 * cores()))))
+        late = [i for i, item in enumerate(files) if item.precheck is None]
+        chunks = max(1, len(late) // (8 * cores()))
+        results = pool.map(check, [sources[i] for i in late], chunksize=chunks)
+        checked = dict(zip(late, results, strict=True))
+        return [
+            item.precheck.result() if item.precheck is not None else checked[i]
+            for i, item in enumerate(files)
+        ]
     except BrokenProcessPool:
         _check_pool_discard()
         logger.error("an image checking process stopped during an upload; upload refused")
