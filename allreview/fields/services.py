@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from allreview.audit.services import audit_record
 from allreview.cases.models import Case, CaseStatus, Cell, LabelValue
+from allreview.cases.selectors import model_input_geometry
 from allreview.fields import tasks
-from allreview.fields.crops import cell_from_detection, field_pixels, storage_remove
+from allreview.fields.crops import cell_from_detection, field_pixels
 from allreview.fields.models import (
     CellOrigin,
     CellProvenance,
@@ -24,6 +25,7 @@ from allreview.fields.models import (
     FieldStatus,
 )
 from allreview.fields.scale import project_cell_diameter
+from allreview.lib.cellstore import files_removed_on_failure
 from allreview.lib.queueing import enqueue_on_commit
 from allreview.lib.users import AnyUser, signed_in
 from allreview.projects.access import require
@@ -166,38 +168,35 @@ def _added_store(
     x: int,
     y: int,
 ) -> Cell:
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            case = Case.objects.select_for_update().get(pk=field.case_id)
-            if case.status == CaseStatus.SIGNED_OFF:
-                raise CaseLocked()
-            index = CellProvenance.objects.filter(field=field).count() + 1
-            new = cell_from_detection(
-                field=field,
-                rgb=rgb,
-                detection=detection,
-                index=index,
-                cell_diameter=diameter,
-                stored=stored,
-                origin=CellOrigin.ADDED,
-                added_by=user,
-            )
-            if Cell.objects.filter(case=case, sha256=new.cell.sha256).exists():
-                raise ValidationError("that cell is already in the case")
-            new.cell.save()
-            new.provenance.cell = new.cell
-            new.provenance.save()
-            audit_record(
-                action="field.cell_add",
-                actor=user,
-                project_id=case.project_id,
-                case_id=case.pk,
-                target=new.cell,
-                after={"field": field.pk, "at": [x, y], "box": new.provenance.box},
-            )
-            enqueue_on_commit(tasks.cell_classify, new.cell.pk)
-    except BaseException:
-        storage_remove(stored)
-        raise
+    geometry = model_input_geometry(project=field.case.project_id)
+    with files_removed_on_failure() as files, transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=field.case_id)
+        if case.status == CaseStatus.SIGNED_OFF:
+            raise CaseLocked()
+        index = CellProvenance.objects.filter(field=field).count() + 1
+        new = cell_from_detection(
+            field=field,
+            rgb=rgb,
+            detection=detection,
+            index=index,
+            cell_diameter=diameter,
+            files=files,
+            model_input=geometry,
+            origin=CellOrigin.ADDED,
+            added_by=user,
+        )
+        if Cell.objects.filter(case=case, sha256=new.cell.sha256).exists():
+            raise ValidationError("that cell is already in the case")
+        new.cell.save()
+        new.provenance.cell = new.cell
+        new.provenance.save()
+        audit_record(
+            action="field.cell_add",
+            actor=user,
+            project_id=case.project_id,
+            case_id=case.pk,
+            target=new.cell,
+            after={"field": field.pk, "at": [x, y], "box": new.provenance.box},
+        )
+        enqueue_on_commit(tasks.cell_classify, new.cell.pk)
     return new.cell
