@@ -24,7 +24,7 @@ from pathlib import Path
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")  # one core: no hidden BLAS threads
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+sys.path[0] = str(REPO)  # not scripts/bench: its platform.py would hide the standard library's
 DB_NAME = "allreview_bench_cell_add"
 ADMIN_DSN = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
 

@@ -227,3 +227,35 @@ def test_a_failed_segmentation_leaves_no_files_behind(field_case, sent, monkeypa
     assert len(written) == 3 * 3  # crop, thumbnail and model input of three cells
     assert not any(default_storage.exists(name) for name in written)
     assert not Cell.objects.filter(case=field_case, provenance__isnull=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode", "orientation"),
+    [
+        ("JPEG", "RGB", 6),
+        ("JPEG", "RGB", 3),
+        ("JPEG", "L", 1),
+        ("PNG", "RGBA", 8),
+        ("TIFF", "P", 1),
+    ],
+)
+def test_field_pixels_are_the_upright_rgb_pixels_a_browser_shows(fmt, mode, orientation):
+    import numpy as np
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import ImageOps
+
+    from allreview.fields.crops import field_pixels
+
+    rng = np.random.default_rng(orientation)
+    image = Image.fromarray(rng.integers(0, 256, (90, 160, 3), dtype=np.uint8)).convert(mode)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    image.save(out, fmt, exif=exif.tobytes())
+    name = default_storage.save(f"t/field.{fmt.lower()}", ContentFile(out.getvalue()))
+    pixels = field_pixels(Field(image=name))
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(out)).convert("RGB"))
+    assert pixels.dtype == np.uint8 and pixels.shape == expected.shape
+    assert np.array_equal(pixels, expected)
+    assert pixels.shape[:2] == ((160, 90) if orientation in {6, 8} else (90, 160))
