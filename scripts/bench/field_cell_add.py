@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     from django.core.exceptions import ValidationError
 
     from allreview.fields.crops import field_pixels
-    from allreview.fields.services import field_cell_add
+    from allreview.fields import services as field_services
     from smear.generate import FieldConfig, field_generate, sources_from_cnmc
     from smear.io import jpeg_bytes
     from smear.segment import SegmentConfig, segment_at
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         config = SegmentConfig(cell_diameter=field.cell_diameter)
         for x, y in clicks(generated.cells):
             try:
-                took = timed(lambda: field_cell_add(field=field, user=user, x=x, y=y))
+                took = timed(lambda: field_services.field_cell_add(field=field, user=user, x=x, y=y))
             except ValidationError as exc:  # e.g. a cell the lenient pass merged with a neighbour
                 refused += 1
                 print(f"  click ({x}, {y}) refused: {' '.join(exc.messages)}")
