@@ -19,6 +19,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -85,9 +87,9 @@ def clicks(cells: list) -> list[tuple[int, int]]:
     return points
 
 
-def timed(call: object) -> float:
+def timed(call: Callable[[], object]) -> float:
     start = time.perf_counter()
-    call()  # type: ignore[operator]
+    call()
     return time.perf_counter() - start
 
 
@@ -114,8 +116,8 @@ def main() -> int:
 def run(args: argparse.Namespace) -> int:
     from django.core.exceptions import ValidationError
 
-    from allreview.fields.crops import field_pixels
     from allreview.fields import services as field_services
+    from allreview.fields.crops import field_pixels
     from smear.generate import FieldConfig, field_generate, sources_from_cnmc
     from smear.io import jpeg_bytes
     from smear.segment import SegmentConfig, segment_at
@@ -135,8 +137,9 @@ def run(args: argparse.Namespace) -> int:
         field = field_uploaded(project, user, jpeg_bytes(generated.image), f"B-{number}")
         config = SegmentConfig(cell_diameter=field.cell_diameter)
         for x, y in clicks(generated.cells):
+            add = partial(field_services.field_cell_add, field=field, user=user, x=x, y=y)
             try:
-                took = timed(lambda: field_services.field_cell_add(field=field, user=user, x=x, y=y))
+                took = timed(add)
             except ValidationError as exc:  # e.g. a cell the lenient pass merged with a neighbour
                 refused += 1
                 print(f"  click ({x}, {y}) refused: {' '.join(exc.messages)}")
@@ -146,15 +149,19 @@ def run(args: argparse.Namespace) -> int:
                 continue
             adds.append(took)
             rgb = field_pixels(field)
-            decodes.append(timed(lambda: field_pixels(field)))
-            segments.append(timed(lambda: segment_at(rgb, x, y, config)))
+            decodes.append(timed(partial(field_pixels, field)))
+            segments.append(timed(partial(segment_at, rgb, x, y, config)))
     report(first, adds, decodes, segments, refused)
     print(f"load average at end: {os.getloadavg()}")
     return 0
 
 
 def report(
-    first: float | None, adds: list[float], decodes: list[float], segments: list[float], refused: int
+    first: float | None,
+    adds: list[float],
+    decodes: list[float],
+    segments: list[float],
+    refused: int,
 ) -> None:
     def ms(values: list[float]) -> str:
         ordered = sorted(values)
