@@ -34,7 +34,7 @@ def test_migrate_and_demo_setup_on_sqlite(tmp_path):
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert (tmp_path / "var" / "allreview.sqlite3").exists()
     assert "read by rita, sam" in result.stdout
-    assert list((tmp_path / "var" / "broker" / "out").iterdir())  # four cases queued
+    assert list((tmp_path / "var" / "broker" / "out").iterdir())  # five cases queued
     assert not (REPO / "control").exists()  # kombu's control folder stays under var/ too
     pages = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", PAGES],

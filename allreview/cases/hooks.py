@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from allreview.cases.ingest import AcceptedImage
     from allreview.cases.models import Case
+    from allreview.lib.cellstore import StoredFiles
 
-# Stores the field images of an upload for `case` (inside the upload's transaction); appends
-# every storage name it wrote to `stored`, so a failed upload removes them.
-FieldIntake = Callable[["Case", "list[AcceptedImage]", "list[str]"], None]
+# Stores the field images of an upload for `case` (inside the upload's transaction), every file
+# through the upload's StoredFiles, so a failed upload removes them.
+FieldIntake = Callable[["Case", "list[AcceptedImage]", "StoredFiles"], None]
 # Called before a case is sent to classification: None when the step has nothing (left) to do,
 # else whether its own task was sent (the case then waits for that step, which sends the case
 # on to classification when it is done).

@@ -41,7 +41,7 @@ def shown_cells(*, case: Case, stand_ins: bool = False) -> QuerySet[Cell]:
     return cells if stand_ins else cells.filter(OWN_CELLS)
 
 
-def model_input_geometry(*, project: Project) -> CropGeometry | None:
+def model_input_geometry(*, project: Project | int) -> CropGeometry | None:
     """The input the project's cases will be classified with, to prepare at upload: its
     production model's profile, else the default profile (what a first model is trained
     with). A later model of another geometry still works: it decodes the originals."""

@@ -12,7 +12,6 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
@@ -35,6 +34,7 @@ from allreview.cases.models import (
     pseudonym_validator,
 )
 from allreview.cases.pseudonyms import validate_patient_code
+from allreview.lib.cellstore import StoredFiles, files_removed_on_failure, image_files_store
 from allreview.lib.queueing import enqueue_on_commit, task_send
 from allreview.lib.thumbpack import thumbnail_pack
 from allreview.lib.users import AnyUser
@@ -43,8 +43,6 @@ from allreview.projects.models import Project
 from allreview.projects.permissions import Action
 
 logger = logging.getLogger(__name__)
-
-EXTENSION_BY_FORMAT = {"BMP": "bmp", "PNG": "png", "JPEG": "jpg", "TIFF": "tif"}
 
 
 def validate_case_fields(*, patient_code: str, specimen_id: str) -> None:
@@ -104,90 +102,76 @@ def _case_store(
     specimen_id: str,
     accepted: list[AcceptedImage],
 ) -> Case:
-    stored: list[str] = []
-    committed: list[bool] = []
     # Issue 14: whole smear fields go to the fields app (segmented into cells on a worker).
     fields = [image for image in accepted if image.is_field]
     accepted = [image for image in accepted if not image.is_field]
-    try:
-        with transaction.atomic():
-            case = Case.objects.create(
-                project=project,
-                patient_code=patient_code,
-                specimen_id=specimen_id,
-                uploaded_by=user if isinstance(user, User) else None,
-                status=CaseStatus.QUEUED,
-                progress_total=len(accepted),
-            )
-            with ingest_pool() as pool:
-                store = partial(_cell_store, case=case, stored=stored)
-                cells = list(pool.map(lambda image: store(image=image), accepted))
-            # Reader QC: known-answer cells of other patients, placed among the case's own
-            # before the insert so their ids fall among the case's (see cases/standins.py).
-            hashes = frozenset(c.sha256 for c in cells)
-            extra = standins.stand_ins_pick(case=case, hashes=hashes, n_own=len(cells))
-            Cell.objects.bulk_create(
-                standins.interleave(cells, [s.cell for s in extra]), batch_size=500
-            )
-            for stand_in in extra:
-                stand_in.on_saved(stand_in.cell)
-            if fields:
-                _fields_store(case, fields, stored)
-            # every thumbnail the gallery shows, the known-answer cells' too (else they would be
-            # the ones fetched one by one)
-            _thumbnail_pack_store(
-                case=case,
-                cells=cells,
-                accepted=accepted,
-                stored=stored,
-                stand_ins=[s.cell for s in extra],
-            )
-            audit_record(
-                action="case.upload",
-                actor=user,
-                project_id=project.pk,
-                case_id=case.pk,
-                target=case,
-                after={"cells": len(cells), **({"fields": len(fields)} if fields else {})},
-            )
-            # First on commit: from then on the files belong to committed rows and must stay.
-            transaction.on_commit(lambda: committed.append(True))
-            _case_enqueue_on_commit(case.pk)
-    except BaseException:
-        if not committed:
-            for name in stored:
-                default_storage.delete(name)
-        raise
+    with files_removed_on_failure() as files, transaction.atomic():
+        case = Case.objects.create(
+            project=project,
+            patient_code=patient_code,
+            specimen_id=specimen_id,
+            uploaded_by=user if isinstance(user, User) else None,
+            status=CaseStatus.QUEUED,
+            progress_total=len(accepted),
+        )
+        with ingest_pool() as pool:
+            store = partial(_cell_store, case=case, files=files)
+            cells = list(pool.map(lambda image: store(image=image), accepted))
+        # Reader QC: known-answer cells of other patients, placed among the case's own
+        # before the insert so their ids fall among the case's (see cases/standins.py).
+        hashes = frozenset(c.sha256 for c in cells)
+        extra = standins.stand_ins_pick(case=case, hashes=hashes, n_own=len(cells))
+        Cell.objects.bulk_create(
+            standins.interleave(cells, [s.cell for s in extra]), batch_size=500
+        )
+        for stand_in in extra:
+            stand_in.on_saved(stand_in.cell)
+        if fields:
+            _fields_store(case, fields, files)
+        # every thumbnail the gallery shows, the known-answer cells' too (else they would be
+        # the ones fetched one by one)
+        _thumbnail_pack_store(
+            case=case,
+            cells=cells,
+            accepted=accepted,
+            files=files,
+            stand_ins=[s.cell for s in extra],
+        )
+        audit_record(
+            action="case.upload",
+            actor=user,
+            project_id=project.pk,
+            case_id=case.pk,
+            target=case,
+            after={"cells": len(cells), **({"fields": len(fields)} if fields else {})},
+        )
+        # First on commit: from then on the files belong to committed rows and must stay.
+        files.keep_on_commit()
+        _case_enqueue_on_commit(case.pk)
     logger.info("case %s uploaded with %d cells", case.pk, len(accepted))
     return case
 
 
-def _fields_store(case: Case, fields: list[AcceptedImage], stored: list[str]) -> None:
+def _fields_store(case: Case, fields: list[AcceptedImage], files: StoredFiles) -> None:
     store = hooks.field_intake()
     if store is None:  # the fields app is not installed
         raise ValidationError("whole smear fields are not accepted by this installation")
-    store(case, fields, stored)
+    store(case, fields, files)
 
 
-def _cell_store(*, case: Case, image: AcceptedImage, stored: list[str]) -> Cell:
+def _cell_store(*, case: Case, image: AcceptedImage, files: StoredFiles) -> Cell:
     checked = image.checked
-    base = f"cells/{case.project_id}/{case.pk}/{checked.sha256}"
     with image.incoming.open() as original:  # streamed from disk, never whole in memory
-        image_name = default_storage.save(
-            f"{base}.{EXTENSION_BY_FORMAT[checked.format]}", File(original)
+        stored = image_files_store(
+            files=files,
+            base=f"cells/{case.project_id}/{case.pk}/{checked.sha256}",
+            checked=checked,
+            original=original,
         )
-    stored.append(image_name)
-    thumb_name = _storage_put(f"{base}.thumb.jpg", checked.thumbnail)
-    stored.append(thumb_name)
-    input_name = ""
-    if checked.model_input:
-        geometry = checked.model_input_geometry.replace("/", "-").replace("@", "-")
-        input_name = _storage_put(f"{base}.in{geometry}.png", checked.model_input)
-        stored.append(input_name)
     return Cell(
         case=case,
-        image=image_name,
-        thumbnail=thumb_name,
+        image=stored.image,
+        thumbnail=stored.thumbnail,
         sha256=checked.sha256,
         size_bytes=checked.size,
         width=checked.width,
@@ -195,8 +179,8 @@ def _cell_store(*, case: Case, image: AcceptedImage, stored: list[str]) -> Cell:
         image_format=checked.format,
         original_name=image.incoming.name[-255:],
         truth=image.incoming.truth,
-        model_input=input_name,
-        model_input_geometry=checked.model_input_geometry if input_name else "",
+        model_input=stored.model_input,
+        model_input_geometry=stored.model_input_geometry,
     )
 
 
@@ -205,15 +189,14 @@ def _thumbnail_pack_store(
     case: Case,
     cells: list[Cell],
     accepted: list[AcceptedImage],
-    stored: list[str],
+    files: StoredFiles,
     stand_ins: list[Cell],
 ) -> None:
     """Every thumbnail of the case in one file, so the gallery paints from one request."""
     own = [(cell.pk, image.checked.thumbnail) for cell, image in zip(cells, accepted, strict=True)]
     borrowed = [(cell.pk, _storage_read(cell.thumbnail.name)) for cell in stand_ins]
     pack = thumbnail_pack(own + borrowed)
-    name = _storage_put(f"cells/{case.project_id}/{case.pk}/{pack.file_name}", pack.data)
-    stored.append(name)
+    name = files.save(f"cells/{case.project_id}/{case.pk}/{pack.file_name}", pack.data)
     Case.objects.filter(pk=case.pk).update(thumbnail_pack=name)
     case.thumbnail_pack.name = name
 
@@ -222,10 +205,6 @@ def _storage_read(name: str) -> bytes:
     with default_storage.open(name, "rb") as file:
         data: bytes = file.read()
     return data
-
-
-def _storage_put(name: str, data: bytes) -> str:
-    return default_storage.save(name, ContentFile(data))
 
 
 QUEUE_UNREACHABLE_NOTICE = (

@@ -2,37 +2,33 @@
 
 from __future__ import annotations
 
-from django.core.files.base import ContentFile, File
-from django.core.files.storage import default_storage
-
 from allreview.cases.ingest import AcceptedImage
 from allreview.cases.models import Case
 from allreview.fields.models import Field
+from allreview.lib.cellstore import StoredFiles, image_files_store
 
-EXTENSION_BY_FORMAT = {"BMP": "bmp", "PNG": "png", "JPEG": "jpg", "TIFF": "tif"}
 
-
-def fields_store(case: Case, images: list[AcceptedImage], stored: list[str]) -> None:
-    """One pending Field row per field image, its file and thumbnail in storage; every name
-    written goes into `stored` so a failed upload removes it."""
-    rows = [_field_store(case, image, stored) for image in images]
+def fields_store(case: Case, images: list[AcceptedImage], files: StoredFiles) -> None:
+    """One pending Field row per field image, its file and thumbnail in storage (through
+    `files`, so a failed upload removes them)."""
+    rows = [_field_store(case, image, files) for image in images]
     Field.objects.bulk_create(rows)
 
 
-def _field_store(case: Case, image: AcceptedImage, stored: list[str]) -> Field:
+def _field_store(case: Case, image: AcceptedImage, files: StoredFiles) -> Field:
     checked = image.checked
-    base = f"fields/{case.project_id}/{case.pk}/{checked.sha256}"
     with image.incoming.open() as original:
-        image_name = default_storage.save(
-            f"{base}.{EXTENSION_BY_FORMAT[checked.format]}", File(original)
+        stored = image_files_store(
+            files=files,
+            base=f"fields/{case.project_id}/{case.pk}/{checked.sha256}",
+            checked=checked,
+            original=original,
+            with_model_input=False,  # the field's cells get theirs when they are cut out
         )
-    stored.append(image_name)
-    thumb_name = default_storage.save(f"{base}.thumb.jpg", ContentFile(checked.thumbnail))
-    stored.append(thumb_name)
     return Field(
         case=case,
-        image=image_name,
-        thumbnail=thumb_name,
+        image=stored.image,
+        thumbnail=stored.thumbnail,
         sha256=checked.sha256,
         size_bytes=checked.size,
         width=checked.width,

@@ -6,6 +6,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
+
+from allreview.lib.appendonly import AppendOnlyModel
 
 
 class FieldStatus(models.TextChoices):
@@ -91,6 +94,31 @@ class CellProvenance(models.Model):
     @property
     def box(self) -> list[int]:
         return [self.x0, self.y0, self.x1, self.y1]
+
+
+class DetectionReviewKind(models.TextChoices):
+    REJECT = "reject", "Rejected: not a cell"
+    RESTORE = "restore", "Restored: a cell after all"
+
+
+class DetectionReview(AppendOnlyModel):
+    """A reviewer's rejection of a detection or the taking back of one, append-only: the
+    provenance's `rejected_*` fields say how it stands now, these rows who said what and why.
+    `label_before` (rejections): the label the cell showed before it ('' none), which a
+    restore writes back in place of the rejection's `artifact`."""
+
+    provenance = models.ForeignKey(CellProvenance, on_delete=models.PROTECT, related_name="reviews")
+    kind = models.CharField(max_length=8, choices=DetectionReviewKind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+    label_before = models.CharField(max_length=8, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of detection {self.provenance_id} by {self.user_id}"
 
 
 class FieldSettings(models.Model):

@@ -15,10 +15,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from allreview.cases.models import Case, CaseStatus, Cell
+from allreview.cases.selectors import model_input_geometry
 from allreview.fields import tasks
-from allreview.fields.crops import cell_from_detection, field_pixels, storage_remove
+from allreview.fields.crops import cell_from_detection, field_pixels
 from allreview.fields.models import CellProvenance, Field, FieldStatus
 from allreview.fields.scale import project_cell_diameter
+from allreview.lib.cellstore import files_removed_on_failure
 from allreview.lib.queueing import task_send
 
 logger = logging.getLogger(__name__)
@@ -111,9 +113,9 @@ def field_segment(*, field_id: int, claimed_at: datetime, cell_diameter: float) 
     field = Field.objects.select_related("case").get(pk=field_id)
     rgb = field_pixels(field)
     detections = segment_field(rgb, SegmentConfig(cell_diameter=cell_diameter))
-    stored: list[str] = []
+    geometry = model_input_geometry(project=field.case.project_id)
     try:
-        with transaction.atomic():
+        with files_removed_on_failure() as files, transaction.atomic():
             known = set(Cell.objects.filter(case_id=field.case_id).values_list("sha256", flat=True))
             made = []
             for index, detection in enumerate(detections, start=1):
@@ -123,11 +125,15 @@ def field_segment(*, field_id: int, claimed_at: datetime, cell_diameter: float) 
                     detection=detection,
                     index=index,
                     cell_diameter=cell_diameter,
-                    stored=stored,
+                    files=files,
+                    model_input=geometry,
                 )
-                if new.cell.sha256 not in known:
-                    known.add(new.cell.sha256)
-                    made.append(new)
+                if new.cell.sha256 in known:  # the same crop twice: one cell, no spare files
+                    cell = new.cell
+                    files.discard(cell.image.name, cell.thumbnail.name, cell.model_input.name)
+                    continue
+                known.add(new.cell.sha256)
+                made.append(new)
             cells = Cell.objects.bulk_create([m.cell for m in made])
             for new, cell in zip(made, cells, strict=True):
                 new.provenance.cell = cell
@@ -143,11 +149,7 @@ def field_segment(*, field_id: int, claimed_at: datetime, cell_diameter: float) 
             if not done:  # our claim lapsed and another worker took the field over
                 raise _ClaimLost()
     except _ClaimLost:
-        storage_remove(stored)
-        return 0
-    except BaseException:
-        storage_remove(stored)
-        raise
+        return 0  # its files were removed on the way out
     return len(made)
 
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:field_id>/image/", views.field_image, name="field_image"),
     path("<int:field_id>/cells/", views.field_cells, name="field_cells"),
     path("cells/<int:cell_id>/reject/", views.detection_reject, name="detection_reject"),
+    path("cells/<int:cell_id>/restore/", views.detection_restore, name="detection_restore"),
 ]

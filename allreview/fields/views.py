@@ -1,5 +1,6 @@
 """The field page (a field with every cell outlined, coloured by its label, beside its cells)
-and its endpoints: the field image, its cells as JSON, add a missed cell, reject a detection."""
+and its endpoints: the field image, its cells as JSON, add a missed cell, reject a detection and
+take a rejection back."""
 
 from __future__ import annotations
 
@@ -117,6 +118,20 @@ def detection_reject(request: HttpRequest, cell_id: int) -> JsonResponse:
     try:
         reason = str(_json_body(request).get("reason", ""))
         provenance = services.detection_reject(cell=cell, user=request.user, reason=reason)
+    except REFUSALS as exc:
+        return refusal_json(exc)
+    field = provenance.field
+    field.case = cell.case
+    return JsonResponse({"cell": cell.pk, **_cells_state(request, field)})
+
+
+@login_required
+@require_POST
+def detection_restore(request: HttpRequest, cell_id: int) -> JsonResponse:
+    """Take a rejection back: the artifact label gives way to the cell's earlier label; audited."""
+    cell = cell_for(user=request.user, cell_id=cell_id)
+    try:
+        provenance = services.detection_restore(cell=cell, user=request.user)
     except REFUSALS as exc:
         return refusal_json(exc)
     field = provenance.field

@@ -60,7 +60,8 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO :"
 SELECT format('REVOKE UPDATE, DELETE, TRUNCATE ON public.%I FROM %I', tablename, :'app')
   FROM pg_tables
  WHERE schemaname = 'public'
-   AND tablename IN ('audit_auditevent', 'cases_label', 'mlmodels_deployment',
+   AND tablename IN ('audit_auditevent', 'cases_label', 'fields_detectionreview',
+                     'mlmodels_deployment',
                      'quality_referencelabel', 'quality_referenceplacement',
                      'review_casereopening', 'review_signedcell', 'review_signoff')
   \gexec

@@ -1,6 +1,6 @@
 """A field under review in a real browser (issue 14): outlines coloured by label, click an outline
-to focus its cell and back, reject a detection, add a missed cell by clicking it. With
-ALLREVIEW_SCREENSHOTS=1 it also writes docs/img/field_review.png."""
+to focus its cell and back, reject a detection and restore it, add a missed cell by clicking it.
+With ALLREVIEW_SCREENSHOTS=1 it also writes docs/img/field_review.png."""
 
 from __future__ import annotations
 
@@ -106,6 +106,17 @@ def test_reject_a_detection_and_add_a_missed_cell_on_the_field(page, live_server
     assert "rejected" in page.locator(f"#outline-{second.cell_id}").get_attribute("class")
     second.refresh_from_db()
     assert second.rejected_at is not None and second.reject_reason == "stain debris"
+
+    # Rejected by mistake: restored (its earlier label back), then rejected again.
+    assert page.locator("#restore-row").is_visible() and page.locator("#reject-form").is_hidden()
+    page.click("#restore-button")
+    wait_flash(page, "Detection restored")
+    assert "rejected" not in page.locator(f"#outline-{second.cell_id}").get_attribute("class")
+    assert CellProvenance.objects.get(pk=second.pk).rejected_at is None
+    page.fill("#reject-reason", "stain debris")
+    page.click("#reject-button")
+    wait_flash(page, "Detection rejected")
+    assert page.locator("#restore-row").is_visible()
 
     page.click("#add-mode")
     page.mouse.click(*screen_point(page, field, cx, cy))

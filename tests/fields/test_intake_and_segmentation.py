@@ -174,3 +174,88 @@ def test_a_classification_message_for_an_unsegmented_case_goes_to_segmentation(
     field_case.refresh_from_db()
     assert field_case.status == CaseStatus.QUEUED  # not claimed for classification
     assert sent == [("case_segment", field_case.pk)]
+
+
+def test_field_cells_get_the_model_input_inference_would_cut_from_their_crop(field_case, sent):
+    import io
+
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from classifier.crops import crop_image
+    from classifier.profiles import DEFAULT_PROFILE, PROFILES
+
+    geometry = PROFILES[DEFAULT_PROFILE].crop_geometry  # no production model yet
+    case_fields_segment(case_id=field_case.pk)
+    cut = Cell.objects.filter(case=field_case, provenance__isnull=False)
+    assert cut.count() == 3
+    for cell in cut:
+        assert cell.model_input_geometry == geometry.key
+        with default_storage.open(cell.model_input.name, "rb") as handle:
+            stored = Image.open(io.BytesIO(handle.read())).convert("RGB")
+        with default_storage.open(cell.image.name, "rb") as handle:
+            expected = crop_image(
+                handle.read(), fraction=geometry.fraction, size=geometry.size, name="x"
+            )
+        assert stored.tobytes() == expected.tobytes()
+    field = Field.objects.get(case=field_case)  # the field itself is never a model's input
+    folder = field.image.name.rsplit("/", 1)[0]
+    assert sorted(default_storage.listdir(folder)[1]) == sorted(
+        name.rsplit("/", 1)[1] for name in (field.image.name, field.thumbnail.name)
+    )
+
+
+def test_a_failed_segmentation_leaves_no_files_behind(field_case, sent, monkeypatch):
+    from django.core.files.storage import default_storage
+
+    from allreview.fields import segmentation
+
+    def refuse(**kwargs):
+        raise RuntimeError("disk full")
+
+    written: list[str] = []
+    real_save = default_storage.save
+
+    def save(name, content):
+        written.append(real_save(name, content))
+        return written[-1]
+
+    monkeypatch.setattr(default_storage, "save", save)
+    monkeypatch.setattr(segmentation.CellProvenance.objects, "bulk_create", refuse)
+    case_fields_segment(case_id=field_case.pk)
+    assert Field.objects.get(case=field_case).status == FieldStatus.FAILED
+    assert len(written) == 3 * 3  # crop, thumbnail and model input of three cells
+    assert not any(default_storage.exists(name) for name in written)
+    assert not Cell.objects.filter(case=field_case, provenance__isnull=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode", "orientation"),
+    [
+        ("JPEG", "RGB", 6),
+        ("JPEG", "RGB", 3),
+        ("JPEG", "L", 1),
+        ("PNG", "RGBA", 8),
+        ("TIFF", "P", 1),
+    ],
+)
+def test_field_pixels_are_the_upright_rgb_pixels_a_browser_shows(fmt, mode, orientation):
+    import numpy as np
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import ImageOps
+
+    from allreview.fields.crops import field_pixels
+
+    rng = np.random.default_rng(orientation)
+    image = Image.fromarray(rng.integers(0, 256, (90, 160, 3), dtype=np.uint8)).convert(mode)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    image.save(out, fmt, exif=exif.tobytes())
+    name = default_storage.save(f"t/field.{fmt.lower()}", ContentFile(out.getvalue()))
+    pixels = field_pixels(Field(image=name))
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(out)).convert("RGB"))
+    assert pixels.dtype == np.uint8 and pixels.shape == expected.shape
+    assert np.array_equal(pixels, expected)
+    assert pixels.shape[:2] == ((160, 90) if orientation in {6, 8} else (90, 160))

@@ -136,3 +136,131 @@ def test_exports_carry_the_provenance_to_rebuild_the_crops(segmented, alice):
     assert header.endswith(
         "field_id,field_name,field_sha256,box,mask_rle,detection_score,edge_cell,cell_origin,detection_rejected"
     )
+
+
+# Taking a rejection back (restore).
+
+
+def current_label(cell) -> str | None:
+    from allreview.review.selectors.labels import cells_current_labels
+
+    return cells_current_labels(cell_ids=[cell.pk]).get(cell.pk) or None
+
+
+def test_restoring_a_rejection_clears_the_artifact_label_and_keeps_who_rejected_it(
+    segmented, alice
+):
+    from allreview.fields.models import DetectionReview
+    from allreview.fields.services import detection_reject, detection_restore
+
+    cell = CellProvenance.objects.filter(field=segmented).first().cell
+    detection_reject(cell=cell, user=alice, reason="red cell")
+    provenance = detection_restore(cell=cell, user=alice)
+    assert provenance.rejected_at is None and provenance.rejected_by is None
+    assert current_label(cell) is None  # unreviewed again, as before the rejection
+    history = list(DetectionReview.objects.filter(provenance=provenance))
+    assert [(r.kind, r.user, r.reason) for r in history] == [
+        ("reject", alice, "red cell"),
+        ("restore", alice, ""),
+    ]
+    event = AuditEvent.objects.get(action="field.detection_restore")
+    assert event.before == {"rejected": {"by": alice.pk, "reason": "red cell"}}
+    assert event.after == {"field": segmented.pk, "label": None}
+
+
+def test_restoring_puts_back_the_label_the_cell_had_before_the_rejection(segmented, alice, lab_a):
+    from allreview.fields.services import detection_reject, detection_restore
+    from allreview.review.services.labels import label_set
+
+    carol = UserFactory(username="carol")
+    MembershipFactory(project=lab_a, user=carol, role=Role.REVIEWER)
+    cell = CellProvenance.objects.filter(field=segmented).first().cell
+    label_set(cell=cell, user=alice, value="hem")
+    detection_reject(cell=cell, user=alice)
+    assert current_label(cell) == "artifact"
+    detection_restore(cell=cell, user=carol)  # another reviewer takes it back
+    assert current_label(cell) == "hem"
+    assert Label.objects.filter(cell=cell).count() == 3  # the history stays
+
+
+def test_a_cell_relabelled_since_its_rejection_keeps_that_label_when_restored(segmented, alice):
+    from allreview.fields.services import detection_reject, detection_restore
+    from allreview.review.services.labels import label_set
+
+    cell = CellProvenance.objects.filter(field=segmented).first().cell
+    detection_reject(cell=cell, user=alice)
+    label_set(cell=cell, user=alice, value="all")
+    detection_restore(cell=cell, user=alice)
+    assert current_label(cell) == "all" and Label.objects.filter(cell=cell).count() == 2
+    assert AuditEvent.objects.get(action="field.detection_restore").after["label_kept"] is True
+
+
+def test_a_detection_is_restored_once_and_can_be_rejected_again(segmented, alice):
+    from django.core.exceptions import ValidationError
+
+    from allreview.fields.services import detection_reject, detection_restore
+
+    cell = CellProvenance.objects.filter(field=segmented).first().cell
+    with pytest.raises(ValidationError, match="not rejected"):
+        detection_restore(cell=cell, user=alice)  # never rejected
+    detection_reject(cell=cell, user=alice, reason="debris")
+    detection_restore(cell=cell, user=alice)
+    with pytest.raises(ValidationError, match="not rejected"):
+        detection_restore(cell=cell, user=alice)
+    detection_reject(cell=cell, user=alice, reason="debris after all")
+    assert CellProvenance.objects.get(cell=cell).reject_reason == "debris after all"
+    assert current_label(cell) == "artifact"
+
+
+def test_restore_is_refused_on_a_signed_off_case(segmented, alice):
+    from allreview.fields.services import detection_reject, detection_restore
+    from allreview.review.errors import CaseLocked
+
+    cell = CellProvenance.objects.filter(field=segmented).first().cell
+    detection_reject(cell=cell, user=alice)
+    Case.objects.filter(pk=segmented.case_id).update(status=CaseStatus.SIGNED_OFF)
+    with pytest.raises(CaseLocked):
+        detection_restore(cell=cell, user=alice)
+    assert CellProvenance.objects.get(cell=cell).rejected_at is not None
+    assert current_label(cell) == "artifact"
+    response = post(client_of(alice), f"/fields/cells/{cell.pk}/restore/", {})
+    assert response.status_code == 409
+    assert not AuditEvent.objects.filter(action="field.detection_restore").exists()
+
+
+def test_restore_is_refused_for_a_role_that_may_not_label(segmented, alice, lab_a):
+    from django.core.exceptions import PermissionDenied
+
+    from allreview.fields.services import detection_reject, detection_restore
+
+    uploader = UserFactory(username="ulla")
+    MembershipFactory(project=lab_a, user=uploader, role=Role.UPLOADER)
+    cell = CellProvenance.objects.filter(field=segmented).first().cell
+    detection_reject(cell=cell, user=alice)
+    with pytest.raises(PermissionDenied):
+        detection_restore(cell=cell, user=uploader)
+    assert post(client_of(uploader), f"/fields/cells/{cell.pk}/restore/", {}).status_code == 403
+    assert CellProvenance.objects.get(cell=cell).rejected_at is not None
+
+
+def test_outsiders_get_404_when_restoring(segmented, alice, bob):
+    from allreview.fields.services import detection_reject
+
+    cell = CellProvenance.objects.filter(field=segmented).first().cell
+    detection_reject(cell=cell, user=alice)
+    assert post(client_of(bob), f"/fields/cells/{cell.pk}/restore/", {}).status_code == 404
+    assert CellProvenance.objects.get(cell=cell).rejected_at is not None
+
+
+def test_the_field_page_restores_a_rejected_detection(segmented, alice):
+    client = client_of(alice)
+    cell = CellProvenance.objects.filter(field=segmented).first().cell
+    page = client.get(f"/fields/{segmented.pk}/").content.decode()
+    assert 'id="restore-button"' in page
+    post(client, f"/fields/cells/{cell.pk}/reject/", {"reason": "debris"})
+    response = post(client, f"/fields/cells/{cell.pk}/restore/", {})
+    assert response.status_code == 200
+    row = next(c for c in response.json()["cells"] if c["id"] == cell.pk)
+    assert not row["rejected"] and row["label"] is None
+    again = post(client, f"/fields/cells/{cell.pk}/restore/", {})
+    assert again.status_code == 400 and "not rejected" in again.json()["detail"]

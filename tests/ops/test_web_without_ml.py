@@ -1,4 +1,5 @@
-"""The web process serves every page and API without the ML stack (issue 12): torch, timm,
+"""The web process serves every page and API, and the field page's writes (a click on a missed
+cell segments the field in the request), without the ML stack (issue 12): torch, timm,
 torchvision, grad-cam and matplotlib cost ~1 GB of RSS per web worker and seconds of start-up,
 and only Celery workers and management commands need them. Checked in a fresh interpreter, since
 the test session itself has imported them for other tests."""
@@ -52,6 +53,10 @@ for path in json.loads(sys.argv[1]):
     response = client.get(path)
     b"".join(response.streaming_content) if response.streaming else response.content
     statuses[path] = response.status_code
+posted = {}  # the field page's writes: a click re-segments the field in the web request
+for path, body in json.loads(sys.argv[2]):
+    response = client.post(path, json.dumps(body), content_type="application/json")
+    posted[path] = response.status_code
 errors = {}
 for path in unscoped:
     response = client.get(path)
@@ -62,6 +67,7 @@ ml = ("torch", "timm", "torchvision", "pytorch_grad_cam", "matplotlib")
 print(json.dumps({
     "patterns": len(patterns),
     "statuses": statuses,
+    "posted": posted,
     "unscoped": len(unscoped),
     "errors": errors,
     "loaded": sorted(m for m in sys.modules if m.split(".")[0] in ml),
@@ -85,8 +91,13 @@ def test_every_page_and_api_is_served_without_the_ml_stack(world, settings):  # 
         "DATABASE_URL": _database_url(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # where the world's cell images were stored
     }
+    posts = [
+        (f"/fields/{world.field.pk}/cells/", {"x": 640, "y": 420}),  # a cell not outlined yet
+        (f"/fields/cells/{world.cell.pk}/reject/", {"reason": "debris"}),
+        (f"/fields/cells/{world.cell.pk}/restore/", {}),
+    ]
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, json.dumps(paths)],
+        [sys.executable, "-c", SCRIPT, json.dumps(paths), json.dumps(posts)],
         cwd=Path(__file__).resolve().parents[2],
         env=env,
         capture_output=True,
@@ -98,6 +109,7 @@ def test_every_page_and_api_is_served_without_the_ml_stack(world, settings):  # 
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["patterns"] > 50
     assert {p: s for p, s in report["statuses"].items() if s != 200} == {}
+    assert list(report["posted"].values()) == [201, 200, 200], report["posted"]
     assert report["unscoped"] > 10 and report["errors"] == {}
     assert report["loaded"] == []
 

@@ -119,6 +119,12 @@ WRITES = {
         LABELLERS,
         "audit",
     ),
+    "detection_restore": (  # world.cell's detection rejected first (by the admin)
+        "/fields/cells/{cell}/restore/",
+        {},
+        LABELLERS,
+        "audit",
+    ),
     "field_cells-post": (  # add the missed cell at WHITE_CELLS[1] of the world's field
         "/fields/{field}/cells/",
         {"json": {"x": 640, "y": 420}},
@@ -225,6 +231,10 @@ def test_writes(world, name, who):
     template, body, allowed, effect = WRITES[name]
     if name in {"case_retry", "case-retry"}:
         Case.objects.filter(pk=world.case.pk).update(status=CaseStatus.FAILED)
+    if name == "detection_restore":
+        from allreview.fields.services import detection_reject
+
+        detection_reject(cell=world.cell, user=world.users["admin"], reason="debris")
     client = client_of(world, who)
     before = _effect(effect)
     if "json" in body:

@@ -28,6 +28,7 @@ SUPERUSER = "postgresql://postgres:postgres@127.0.0.1:5432"
 APPEND_ONLY = [
     "audit_auditevent",
     "cases_label",
+    "fields_detectionreview",
     "mlmodels_deployment",
     "quality_referencelabel",
     "quality_referenceplacement",

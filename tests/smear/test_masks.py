@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from smear.masks import Box, box_of, mask_iou, mask_polygon, rle_decode, rle_encode
+from tests.paths import REPO
 
 
 def disc(size: int, radius: float) -> np.ndarray:
@@ -45,3 +46,35 @@ def test_polygon_outlines_the_mask_in_field_coordinates():
     xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
     assert 98 <= min(xs) <= 101 and 139 <= max(xs) <= 141
     assert 198 <= min(ys) <= 201 and 239 <= max(ys) <= 241
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 0.5, 1.0, 3.0])
+def test_outlines_are_simplified_exactly_as_scikit_image_does(tolerance):
+    from scipy import ndimage
+    from skimage.measure import approximate_polygon as skimage_approximate
+    from skimage.measure import find_contours
+
+    from smear.masks import approximate_polygon
+
+    rng = np.random.default_rng(14)
+    for _ in range(40):  # irregular blobs: smoothed noise above a threshold, like cells' outlines
+        noise = ndimage.gaussian_filter(rng.normal(size=(90, 120)), sigma=rng.uniform(4, 12))
+        mask = noise > np.quantile(noise, rng.uniform(0.5, 0.9))
+        for contour in find_contours(np.pad(mask.astype(np.uint8), 1), 0.5):
+            ours = approximate_polygon(contour, tolerance)
+            assert np.array_equal(ours, skimage_approximate(contour, tolerance=tolerance))
+
+
+def test_the_outline_does_not_import_scipy_signal():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from smear.masks import mask_polygon; "
+        "m = np.zeros((30, 30), bool); m[5:25, 8:20] = True; mask_polygon(m, x0=0, y0=0); "
+        "print('scipy.signal' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"

@@ -291,6 +291,36 @@ def label_undo(*, case: Case, user: AnyUser, batch: str) -> LabelBatch:
         )
 
 
+def label_revert(
+    *, case: Case, user: AnyUser, cell_id: int, expected: str, value: str | None
+) -> LabelBatch | None:
+    """Put one cell's label back to `value` (None: unreviewed again) if it still shows
+    `expected` as the user sees labels; None, and nothing written, when it shows another label
+    now (relabelled since: that later call stands). For a write another app takes back (a
+    field's rejected detection restored). Refused like any label write."""
+    role = require(user=user, project_id=case.project_id, action=Action.LABEL)
+    if value is not None and value not in LabelValue.values:
+        raise ValidationError(
+            {"value": [f"{value!r} is not one of {', '.join(LabelValue.values)}"]}
+        )
+    with transaction.atomic():
+        locked = _lock_open_case(case)
+        reads_of, lead_override, view = _reads_of(locked, user, role)
+        current = case_cells_current_labels(case=locked, cell_ids=[cell_id], user=reads_of)
+        _require_cells_found(locked, [cell_id], current)
+        if (current[cell_id] or None) != (expected or None):
+            return None
+        return _labels_write(
+            case=locked,
+            user=user,
+            values={cell_id: value or CLEARED},
+            action="label.set",
+            before=current,
+            lead_override=lead_override,
+            view=view,
+        )
+
+
 LABEL_ACTIONS = ("label.set", "label.undo")
 
 

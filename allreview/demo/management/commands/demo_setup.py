@@ -1,9 +1,11 @@
-"""Prepare a first run: admin user, demo project, starter model and demo cases. Idempotent."""
+"""Prepare a first run: admin user, demo project, starter model and demo cases (one of them a
+whole smear field). Idempotent."""
 
 from __future__ import annotations
 
 import io
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from tqdm import tqdm
 from allreview.cases.ingest import IncomingFile
 from allreview.cases.models import Case, Label
 from allreview.cases.services import case_upload
+from allreview.demo.fields import DEMO_FIELD_CASE, demo_field_jpeg
 from allreview.demo.starter import starter_model_ensure
 from allreview.lib.secretfile import secret_file_ensure
 from allreview.lib.users import AnyUser
@@ -58,6 +61,7 @@ class Command(BaseCommand):
         if not options["skip_model"]:
             self._model(options["epochs"])
         self._cases(project, user)
+        self._field_case(project, user)
         self._double_read(project, user)
         self._reader_passwords()
 
@@ -98,6 +102,22 @@ class Command(BaseCommand):
                 files=files,
             )
             self.stdout.write(f"demo case {code}: {n_cells} cells queued")
+
+    def _field_case(self, project: Project, user: AnyUser) -> None:
+        """A smear field (issue 14) made from the demo's synthetic cells: the worker finds its
+        white cells, cuts and classifies them, and the case page shows the field."""
+        if Case.objects.filter(project=project, patient_code=DEMO_FIELD_CASE).exists():
+            return
+        start = time.perf_counter()
+        case_upload(
+            project=project,
+            user=user,
+            patient_code=DEMO_FIELD_CASE,
+            specimen_id="SP-005",
+            files=[IncomingFile(f"{DEMO_FIELD_CASE}_field_1.jpg", demo_field_jpeg())],
+        )
+        took = time.perf_counter() - start  # made and stored here; segmented by the worker
+        self.stdout.write(f"demo case {DEMO_FIELD_CASE}: one smear field queued ({took:.1f} s)")
 
     @transaction.atomic
     def _double_read(self, project: Project, admin: Any) -> None:

@@ -1,6 +1,7 @@
 // Field page (issue 14): every cell of the field outlined and coloured by the label the user
 // sees; a click on an outline focuses the cell in the list beside it and back; reviewers reject a
-// detection or add a missed cell by clicking it. Rules stay on the server; this only presents.
+// detection (and restore one rejected by mistake) or add a missed cell by clicking it. Rules
+// stay on the server; this only presents.
 (function () {
   "use strict";
 
@@ -116,8 +117,10 @@
       const dd = document.createElement("dd"); dd.textContent = v;
       facts.append(dt, dd);
     }
-    const reject = document.getElementById("reject-button");
-    if (reject) reject.disabled = c.rejected;
+    const rejectForm = document.getElementById("reject-form");
+    if (rejectForm) rejectForm.hidden = c.rejected;
+    const restoreRow = document.getElementById("restore-row");
+    if (restoreRow) restoreRow.hidden = !c.rejected;
   }
 
   function refresh(data, focus) {
@@ -181,6 +184,21 @@
         refresh(data, data.cell);
         document.getElementById("reject-reason").value = "";
         say("Detection rejected: cell " + data.cell + " is labelled artifact.");
+      } catch (err) {
+        say(err.message, true);
+      }
+    });
+  }
+
+  const restoreButton = document.getElementById("restore-button");
+  if (restoreButton) {
+    restoreButton.addEventListener("click", async () => {
+      if (focusId === null) return;
+      try {
+        const data = await post("/fields/cells/" + focusId + "/restore/", {});
+        refresh(data, data.cell);
+        const c = cells.find((x) => x.id === data.cell);
+        say("Detection restored: cell " + data.cell + (c && c.label ? " is labelled " + LABEL_TEXT[c.label] : " is unreviewed again") + ".");
       } catch (err) {
         say(err.message, true);
       }
