@@ -1,5 +1,5 @@
-"""`python -m smear generate | segment | bench`: make test fields, segment fields into C-NMC-like
-crops, print the figures."""
+"""`python -m smear generate | segment | bench | stain-reference`: make test fields, segment
+fields into C-NMC-like crops, print the figures, compute C-NMC's colour reference."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--fields", type=int, default=20)
     bench.add_argument("--seed", type=int, default=1000, help="held out: tuning used 0-19")
     bench.add_argument("--repeats", type=int, default=5)
+    ref = sub.add_parser(
+        "stain-reference", help="C-NMC's colours for smear.stain.REFERENCE (training patients)"
+    )
+    ref.add_argument("--data", type=Path, required=True)
+    ref.add_argument("--val-fraction", type=float, default=0.2)
+    ref.add_argument("--split-seed", type=int, default=0)
     return parser
 
 
@@ -115,8 +121,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stain_reference(args: argparse.Namespace) -> int:
+    # The classifier's split, so the reference leaves out the patients a benchmark holds out.
+    from classifier.data import samples_from_cnmc_folder
+    from classifier.splits import patient_split
+    from smear.stain import cnmc_stain_reference
+
+    samples = samples_from_cnmc_folder(args.data)
+    train, _ = patient_split(samples, val_fraction=args.val_fraction, seed=args.split_seed)
+    stats = cnmc_stain_reference([Path(s.path) for s in train])
+    print(json.dumps({"frames": len(train), "low": stats.low, "high": stats.high}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"generate": cmd_generate, "segment": cmd_segment, "bench": cmd_bench}[args.command](
-        args
-    )
+    commands = {
+        "generate": cmd_generate,
+        "segment": cmd_segment,
+        "bench": cmd_bench,
+        "stain-reference": cmd_stain_reference,
+    }
+    return commands[args.command](args)

@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from allreview.cases.models import Cell
-from allreview.fields.models import CellOrigin, CellProvenance, Field
+from allreview.fields.models import CellOrigin, CellProvenance, Field, FieldSettings
 from allreview.lib.imaging import check_image
 from allreview.lib.users import AnyUser
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from smear.segment import Detection
+    from smear.stain import StainMap
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ def cell_from_detection(
     from smear.crop import cell_crop, crop_scale, png_bytes
     from smear.masks import mask_polygon, rle_encode
 
-    crop = png_bytes(cell_crop(rgb, detection.box, detection.mask, scale=crop_scale(cell_diameter)))
+    stain = field_stain(field, rgb, cell_diameter) if stain_normalize_on(field) else None
+    scale = crop_scale(cell_diameter)
+    crop = png_bytes(cell_crop(rgb, detection.box, detection.mask, scale=scale, stain=stain))
     checked = check_image(crop, thumb_size=settings.THUMBNAIL_SIZE)
     base = f"cells/{field.case.project_id}/{field.case_id}/{checked.sha256}"
     image_name = default_storage.save(f"{base}.png", ContentFile(crop))
@@ -90,6 +93,34 @@ def cell_from_detection(
         added_by=added_by if added_by is not None and added_by.is_authenticated else None,
     )
     return NewCell(cell, provenance)
+
+
+def stain_normalize_on(field: Field) -> bool:
+    """The project's choice; a project without FieldSettings gets the model's default."""
+    own = (
+        FieldSettings.objects.filter(project_id=field.case.project_id)
+        .values_list("stain_normalize", flat=True)
+        .first()
+    )
+    return bool(FieldSettings._meta.get_field("stain_normalize").default if own is None else own)
+
+
+_last_stain: tuple[tuple[int, str, float], StainMap | None] | None = None
+
+
+def field_stain(field: Field, rgb: np.ndarray, cell_diameter: float) -> StainMap | None:
+    """The field's colour mapping, from all the white cells the segmentation finds in it (so a
+    cell added by a reviewer gets the same mapping as the detected ones). Kept for the last field
+    a process saw: its cells are cropped one after another."""
+    from smear.segment import SegmentConfig, segment_field
+    from smear.stain import field_stain_map
+
+    global _last_stain
+    key = (field.pk, field.sha256, cell_diameter)
+    if _last_stain is None or _last_stain[0] != key:
+        found = segment_field(rgb, SegmentConfig(cell_diameter=cell_diameter))
+        _last_stain = (key, field_stain_map(rgb, [(d.box, d.mask) for d in found]))
+    return _last_stain[1]
 
 
 def storage_remove(names: list[str]) -> None:
