@@ -22,7 +22,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# The repository instead of this folder: its platform.py would shadow the standard library's
+# (numpy.testing imports it) when the script is run by path.
+sys.path[0] = str(Path(__file__).resolve().parents[2])
 
 import numpy as np  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
