@@ -106,7 +106,7 @@ class FieldSettings(models.Model):
         help_text="Typical lymphocyte diameter in field pixels.",
     )
     stain_normalize = models.BooleanField(
-        default=False,
+        default=True,
         help_text="Map each field's colours to C-NMC's before its cells are cropped "
         "(docs/benchmarks.md, whole smear fields).",
     )

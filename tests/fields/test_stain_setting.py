@@ -1,5 +1,5 @@
-"""A project's `stain_normalize` maps its fields' crops to C-NMC's colours; without it the crops
-keep the field's colours exactly."""
+"""A project's `stain_normalize` (on unless the project turns it off) maps its fields' crops to
+C-NMC's colours; turned off, the crops keep the field's colours exactly."""
 
 from __future__ import annotations
 
@@ -33,18 +33,27 @@ def _stored_and_plain(case_id: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def test_crops_keep_the_fields_colours_when_the_project_has_not_asked(field_case, sent):
+def test_crops_keep_the_fields_colours_when_the_project_turns_it_off(field_case, sent):
+    FieldSettings.objects.create(
+        project=field_case.project,
+        cell_diameter=settings.FIELD_CELL_DIAMETER,
+        stain_normalize=False,
+    )
     case_fields_segment(case_id=field_case.pk)
     pairs = _stored_and_plain(field_case.pk)
     assert len(pairs) == 3 and all(np.array_equal(s, p) for s, p in pairs)
 
 
-def test_stain_normalize_maps_the_crops_colours_and_leaves_black_black(field_case, sent):
-    FieldSettings.objects.create(
-        project=field_case.project,
-        cell_diameter=settings.FIELD_CELL_DIAMETER,
-        stain_normalize=True,
-    )
+@pytest.mark.parametrize("own_settings", [True, False], ids=["set", "default"])
+def test_stain_normalize_maps_the_crops_colours_and_leaves_black_black(
+    field_case, sent, own_settings
+):
+    if own_settings:
+        FieldSettings.objects.create(
+            project=field_case.project,
+            cell_diameter=settings.FIELD_CELL_DIAMETER,
+            stain_normalize=True,
+        )
     case_fields_segment(case_id=field_case.pk)
     pairs = _stored_and_plain(field_case.pk)
     assert len(pairs) == 3

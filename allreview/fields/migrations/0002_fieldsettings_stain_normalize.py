@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='fieldsettings',
             name='stain_normalize',
-            field=models.BooleanField(default=False, help_text="Map each field's colours to C-NMC's before its cells are cropped (docs/benchmarks.md, whole smear fields)."),
+            field=models.BooleanField(default=True, help_text="Map each field's colours to C-NMC's before its cells are cropped (docs/benchmarks.md, whole smear fields)."),
         ),
     ]
