@@ -1,5 +1,5 @@
-"""`python -m smear generate | segment | bench`: make test fields, segment fields into C-NMC-like
-crops, print the figures."""
+"""`python -m smear generate | segment | bench`: make test fields, segment
+fields into C-NMC-like crops, print the figures, compute C-NMC's colour reference."""
 
 from __future__ import annotations
 
@@ -117,6 +117,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"generate": cmd_generate, "segment": cmd_segment, "bench": cmd_bench}[args.command](
-        args
-    )
+    commands = {
+        "generate": cmd_generate,
+        "segment": cmd_segment,
+        "bench": cmd_bench,
+    }
+    return commands[args.command](args)

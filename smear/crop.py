@@ -10,6 +10,7 @@ from PIL import Image
 
 from smear.masks import Box
 from smear.segment import CNMC_CELL_DIAMETER
+from smear.stain import StainMap
 
 CROP_SIZE = 450  # C-NMC's frame
 
@@ -22,9 +23,15 @@ def crop_scale(cell_diameter: float) -> float:
     return CNMC_CELL_DIAMETER / cell_diameter
 
 
-def cell_crop(rgb: np.ndarray, box: Box, mask: np.ndarray, *, scale: float) -> np.ndarray:
-    """The crop (uint8, 450x450x3). A cell that would not fit at `scale` is shrunk to fit."""
-    pixels = np.where(mask[..., None], rgb[box.y0 : box.y1, box.x0 : box.x1], 0).astype(np.uint8)
+def cell_crop(
+    rgb: np.ndarray, box: Box, mask: np.ndarray, *, scale: float, stain: StainMap | None = None
+) -> np.ndarray:
+    """The crop (uint8, 450x450x3). A cell that would not fit at `scale` is shrunk to fit. With
+    `stain` (the field's, `smear.stain.field_stain_map`) its colours are mapped to C-NMC's."""
+    pixels = rgb[box.y0 : box.y1, box.x0 : box.x1]
+    if stain is not None:
+        pixels = stain.apply(pixels, box)
+    pixels = np.where(mask[..., None], pixels, 0).astype(np.uint8)
     fit = min(scale, (CROP_SIZE - 2) / max(box.width, box.height))
     size = (max(1, round(box.width * fit)), max(1, round(box.height * fit)))
     # Resampled with black already outside the mask, the cell's edge fades into black over a

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from allreview.cases.models import Cell
-from allreview.fields.models import CellOrigin, CellProvenance, Field
+from allreview.fields.models import CellOrigin, CellProvenance, Field, FieldSettings
 from allreview.lib.cellstore import StoredFiles, image_files_store
 from allreview.lib.imaging import check_image
 from allreview.lib.users import AnyUser
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from classifier.crops import CropGeometry
     from smear.segment import Detection
+    from smear.stain import StainMap
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def cell_from_detection(
     model_input: CropGeometry | None = None,
     origin: str = CellOrigin.DETECTED,
     added_by: AnyUser | None = None,
+    detections: list[Detection] | None = None,
 ) -> NewCell:
     """Unsaved Cell and CellProvenance rows for one detection; the crop's files are stored
     through `files` (removed should the caller's transaction fail): the crop, its thumbnail and,
@@ -63,7 +65,10 @@ def cell_from_detection(
     from smear.crop import cell_crop, crop_scale, png_bytes
     from smear.masks import mask_polygon, rle_encode
 
-    crop = png_bytes(cell_crop(rgb, detection.box, detection.mask, scale=crop_scale(cell_diameter)))
+    on = stain_normalize_on(field)
+    stain = field_stain(field, rgb, cell_diameter, detections=detections) if on else None
+    scale = crop_scale(cell_diameter)
+    crop = png_bytes(cell_crop(rgb, detection.box, detection.mask, scale=scale, stain=stain))
     checked = check_image(crop, thumb_size=settings.THUMBNAIL_SIZE, model_input=model_input)
     stored = image_files_store(
         files=files,
@@ -99,3 +104,40 @@ def cell_from_detection(
         added_by=added_by if added_by is not None and added_by.is_authenticated else None,
     )
     return NewCell(cell, provenance)
+
+
+def stain_normalize_on(field: Field) -> bool:
+    """The project's choice; a project without FieldSettings gets the model's default."""
+    own = (
+        FieldSettings.objects.filter(project_id=field.case.project_id)
+        .values_list("stain_normalize", flat=True)
+        .first()
+    )
+    return bool(FieldSettings._meta.get_field("stain_normalize").default if own is None else own)
+
+
+_last_stain: tuple[tuple[int, str, float], StainMap | None] | None = None
+
+
+def field_stain(
+    field: Field,
+    rgb: np.ndarray,
+    cell_diameter: float,
+    *,
+    detections: list[Detection] | None = None,
+) -> StainMap | None:
+    """The field's colour mapping, from all the white cells found in it: the worker's own
+    detections, else (a reviewer's added cell) the field segmented again, so an added cell gets
+    the same mapping as the detected ones. Kept for the last field a process saw: its cells
+    are cropped one after another."""
+    from smear.segment import SegmentConfig, segment_field
+    from smear.stain import field_stain_map
+
+    global _last_stain
+    key = (field.pk, field.sha256, cell_diameter)
+    if _last_stain is None or _last_stain[0] != key:
+        found = detections
+        if found is None:
+            found = segment_field(rgb, SegmentConfig(cell_diameter=cell_diameter))
+        _last_stain = (key, field_stain_map(rgb, [(d.box, d.mask) for d in found]))
+    return _last_stain[1]

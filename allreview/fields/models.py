@@ -123,7 +123,8 @@ class DetectionReview(AppendOnlyModel):
 
 class FieldSettings(models.Model):
     """A project's scale for fields: its typical lymphocyte's diameter in field pixels (set by
-    its camera and objective). Crops are scaled so it becomes a C-NMC cell's size."""
+    its camera and objective). Crops are scaled so it becomes a C-NMC cell's size, and, with
+    `stain_normalize`, their colours mapped to C-NMC's from each field's own white cells."""
 
     project = models.OneToOneField(
         "projects.Project", on_delete=models.CASCADE, related_name="field_settings"
@@ -131,6 +132,11 @@ class FieldSettings(models.Model):
     cell_diameter = models.FloatField(
         validators=[MinValueValidator(10.0)],
         help_text="Typical lymphocyte diameter in field pixels.",
+    )
+    stain_normalize = models.BooleanField(
+        default=True,
+        help_text="Map each field's colours to C-NMC's before its cells are cropped "
+        "(docs/benchmarks.md, whole smear fields).",
     )
 
     class Meta:

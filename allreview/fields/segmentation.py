@@ -127,6 +127,7 @@ def field_segment(*, field_id: int, claimed_at: datetime, cell_diameter: float) 
                     cell_diameter=cell_diameter,
                     files=files,
                     model_input=geometry,
+                    detections=detections,
                 )
                 if new.cell.sha256 in known:  # the same crop twice: one cell, no spare files
                     cell = new.cell
