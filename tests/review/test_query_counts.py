@@ -4,6 +4,8 @@ page that queried per row would show here first (session, user and membership lo
 from __future__ import annotations
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 
 from tests.factories import CaseFactory, CellFactory, LabelFactory, ModelVersionFactory
 
@@ -46,5 +48,25 @@ def test_case_page_queries_do_not_grow_with_cells(
 
 def test_cell_view_json_queries(client_alice, many_cases, django_assert_num_queries):
     cell = many_cases[0].cells.first()
-    with django_assert_num_queries(9):  # 7, + reader QC's stand-ins check, + the cell's field
-        assert client_alice.get(f"/cells/{cell.pk}/panel/").status_code == 200
+    with django_assert_num_queries(9) as captured:  # 7, + stand-ins check, + the cell's field
+        response = client_alice.get(f"/cells/{cell.pk}/panel/")
+    assert response.status_code == 200
+    assert response.json()["prediction"]["model"] == cell.predictions.get().model_version.name
+    # the model facts come as four values and a name, not the version's JSON metrics
+    assert not any('"metrics"' in q["sql"] for q in captured.captured_queries)
+
+
+@pytest.mark.parametrize("kind", ["thumbnail", "image"])
+def test_a_cell_file_costs_the_session_the_user_and_one_narrow_query(
+    client_alice, many_cases, kind, django_assert_num_queries
+):
+    cell = many_cases[0].cells.first()
+    default_storage.save(getattr(cell, kind).name, ContentFile(b"bytes of the file"))
+    with django_assert_num_queries(3) as captured:
+        response = client_alice.get(f"/cells/{cell.pk}/{kind}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"bytes of the file"
+    # the access rule's query, narrowed: no case, project or model rows come with the cell
+    cell_query = captured.captured_queries[-1]["sql"]
+    assert "cases_cell" in cell_query and "projects_project" not in cell_query
+    assert '"cases_case"."patient_code"' not in cell_query
