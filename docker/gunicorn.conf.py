@@ -7,17 +7,12 @@ Started by docker/entrypoint.sh as
 from __future__ import annotations
 
 import os
-import sys
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 # Threads let one process stream images to a reviewer while another request waits on the database.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-# A thread whose database answer has come waits for the GIL until the running thread gives it up:
-# by default after 5 ms of Python, and a relabel makes ~17 round trips. 1 ms bounds that wait
-# (issue 12, must-have 6; docs/benchmarks.md, "Many reviewers at once").
-SWITCH_INTERVAL_S = 0.001
 # Large uploads (up to UPLOAD_MAX_BYTES) are read and checked inside one request.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
 graceful_timeout = 30
@@ -29,11 +24,6 @@ max_requests_jitter = max_requests // 10
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # Behind the lab's TLS proxy: trust X-Forwarded-* only from these addresses.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-
-
-def post_worker_init(worker: object) -> None:
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-
 
 accesslog = "-"
 errorlog = "-"
