@@ -1,6 +1,8 @@
 """Locust users for `scripts/bench/load_review.py`: reviewers who log in, open their cases, page
 the gallery (a filter or order switch, the next screen of thumbnails, the focused cell's panel)
-and relabel, the way `allreview/review/static/review/case.js` does it.
+and relabel, the way `allreview/review/static/review/case.js` does it: a case's thumbnails come
+in its one thumbnail pack, fetched when the case is first opened and then held by the browser
+(immutable); a case without a pack has its thumbnails fetched one by one at their addresses.
 
 Run by load_review.py, never by hand: it reads the fixture (accounts, cases, cells) from
 LOADTEST_FIXTURE and writes what every user sent and got back to LOADTEST_LEDGER when locust
@@ -41,6 +43,7 @@ RANGE_SHARE = 0.2  # relabels of a selected range instead of the focused cell
 VALUES = ("all", "hem", "unsure", "artifact", "model")
 ROWS = re.compile(r'<script id="cell-rows" type="application/json">(.*?)</script>', re.S)
 MODEL_VERSION = re.compile(r'data-model-version="(\d+)"')
+THUMBNAIL_PACK = re.compile(r'data-thumbnail-pack="([^"]+)"')
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 _lock = threading.Lock()
@@ -63,6 +66,8 @@ class CaseView:
     order: list[int] = field(default_factory=list)
     model_version: int | None = None
     next_tile: int = 0
+    pack: str = ""  # the case's thumbnail pack ('' for a case without one)
+    addresses: dict[int, str] = field(default_factory=dict)  # cell -> its thumbnail's address
 
 
 class Reviewer(FastHttpUser):
@@ -74,6 +79,7 @@ class Reviewer(FastHttpUser):
         self.rng = random.Random(f"{SEED}-{self.account['username']}")
         self.views: dict[int, CaseView] = {}
         self.cached: set[int] = set()  # thumbnails the browser holds (immutable, max-age)
+        self.cached_packs: set[str] = set()  # thumbnail packs it holds (immutable too)
         self.focus: CaseView | None = None
         self.csrf = ""
         self._login()
@@ -97,8 +103,9 @@ class Reviewer(FastHttpUser):
         show = self.rng.choice(("all", "unreviewed", "disagree"))
         order = self.rng.choice(("uncertainty", "probability"))
         self._get(f"/cases/{view.case_id}/?show={show}&order={order}", "case page (filtered)")
-        for cell in self._next_screen(view):
-            self._thumbnail(cell)
+        if not view.pack:  # else every thumbnail came in the pack, held since the case opened
+            for cell in self._next_screen(view):
+                self._thumbnail(cell, view.addresses.get(cell, ""))
         self._get(f"/cells/{self.rng.choice(view.order)}/panel/", "cell panel")
 
     @task(10)
@@ -153,23 +160,31 @@ class Reviewer(FastHttpUser):
             view.labels = {r[0]: r[4] for r in decoded}
             view.calls = {r[0]: r[3] for r in decoded}
             view.order = [r[0] for r in decoded]
+            view.addresses = {r[0]: r[5] for r in decoded}
         view.model_version = int(version.group(1)) if version else None
+        pack = THUMBNAIL_PACK.search(page)
+        view.pack = pack.group(1) if pack else ""
+        if view.pack and view.pack not in self.cached_packs:
+            self._get_bytes(view.pack, "thumbnail pack")
+            self.cached_packs.add(view.pack)
         self.views[case_id] = view
         return view
+
+    def _get_bytes(self, path: str, name: str) -> None:
+        with self.client.get(path, name=name, catch_response=True) as response:
+            ok = response.status_code == 200 and len(response.content or b"") > 0
+            self._record(name, response, ok)
 
     def _get(self, path: str, name: str) -> str:
         with self.client.get(path, name=name, catch_response=True) as response:
             self._record(name, response, response.status_code == 200)
             return response.text or ""
 
-    def _thumbnail(self, cell: int) -> None:
+    def _thumbnail(self, cell: int, address: str) -> None:
         if cell in self.cached:
             return
-        with self.client.get(
-            f"/cells/{cell}/thumbnail/", name="thumbnail", catch_response=True
-        ) as response:
-            ok = response.status_code == 200 and len(response.content or b"") > 0
-            self._record("thumbnail", response, ok)
+        path = f"/cells/{cell}/thumbnail/{address}.jpg" if address else f"/cells/{cell}/thumbnail/"
+        self._get_bytes(path, "thumbnail")
         self.cached.add(cell)
 
     def _write(

@@ -64,7 +64,9 @@ def test_two_reviewers_through_gunicorn_every_relabel_counted_once(
 
     figures = load_review.report(run)
     assert figures["unexpected"] == 0, figures["first_unexpected"]
-    assert {"login", "case page", "relabel", "thumbnail", "cell panel"} <= set(figures["by_name"])
+    assert {"login", "case page", "relabel", "thumbnail pack", "cell panel"} <= set(
+        figures["by_name"]
+    )
     check = load_review.ledger_check(fixture, [run.ledger])
     assert check.problems == []
     assert check.acked_writes >= 5
