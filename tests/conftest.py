@@ -152,3 +152,20 @@ def double_read(ready_case, alice, dora, erin) -> Case:
     case_reader_add(case=ready_case, user=alice, reader=dora)
     case_reader_add(case=ready_case, user=alice, reader=erin)
     return ready_case
+
+
+@pytest.fixture
+def prechecked(monkeypatch) -> list[int]:
+    """How many files of each upload reached the check with a precheck already running
+    (cases.ingest.EarlyCheckHandler): one number per upload checked."""
+    from allreview.cases import ingest
+
+    seen: list[int] = []
+    check_all = ingest._check_all
+
+    def spy(files, geometry):
+        seen.append(sum(item.precheck is not None for item in files))
+        return check_all(files, geometry)
+
+    monkeypatch.setattr(ingest, "_check_all", spy)
+    return seen

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from allreview.cases import ingest
 from allreview.cases.models import Case
 from tests.browser.cases import log_in
 from tests.helpers import encode
@@ -16,20 +15,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_upload_a_case_from_the_page(
-    page, live_server, alice, lab_a, monkeypatch, settings, tmp_path
+    page, live_server, alice, lab_a, monkeypatch, settings, tmp_path, prechecked
 ):
     from classifier.synthetic import make_cell
 
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     monkeypatch.setattr("allreview.cases.services.task_send", lambda task, *a: True)
-    prechecked: list[int] = []
-    check_all = ingest._check_all
-
-    def spy(files, geometry):
-        prechecked.append(sum(item.precheck is not None for item in files))
-        return check_all(files, geometry)
-
-    monkeypatch.setattr(ingest, "_check_all", spy)
     paths = []
     for i in range(4):
         path = tmp_path / f"cell_{i}.png"

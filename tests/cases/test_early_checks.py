@@ -7,25 +7,10 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from allreview.cases import ingest
 from allreview.cases.models import Case, Cell
 from allreview.projects.models import Role
 from tests.cases.test_upload import _named, make_zip
 from tests.factories import MembershipFactory, UserFactory
-
-
-@pytest.fixture
-def prechecked(monkeypatch) -> list[int]:
-    """How many files of each upload reached the check with a precheck already running."""
-    seen: list[int] = []
-    check_all = ingest._check_all
-
-    def spy(files, geometry):
-        seen.append(sum(item.precheck is not None for item in files))
-        return check_all(files, geometry)
-
-    monkeypatch.setattr(ingest, "_check_all", spy)
-    return seen
 
 
 def _post(client, url: str, project, files, code: str = "E-1"):
