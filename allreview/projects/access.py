@@ -20,7 +20,11 @@ from allreview.projects.selectors import membership_role, project_ids_for
 def require(*, user: AnyUser, project_id: int, action: Action, why: str = "") -> str:
     """The user's role in the project when it allows the action: Http404 for an outsider,
     PermissionDenied (saying `why`, or which action) for a member whose role does not."""
-    role = membership_role(user=user, project_id=project_id)
+    return require_role(membership_role(user=user, project_id=project_id), action, why)
+
+
+def require_role(role: str | None, action: Action, why: str = "") -> str:
+    """`require` for a role already read (with the row it guards, in one query)."""
     if role is None:
         raise Http404("No such project")
     if not role_allows(role, action):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from allreview.lib.users import AnyUser, user_pk
 from allreview.projects.models import Membership
@@ -22,6 +22,14 @@ def project_ids_for(
     return Membership.objects.filter(user_id=user_pk(user), role__in=ALLOWED[action]).values(
         "project_id"
     )
+
+
+def membership_role_subquery(*, user: AnyUser, project: str = "project_id") -> Subquery:
+    """The user's role in the project an outer row names (its field `project`), as a subquery:
+    a lookup that locks or reads a row under the access rule learns the role in the same query."""
+    members = Membership.objects.filter(project_id=OuterRef(project))
+    members = members.filter(user_id=user_pk(user)) if user.is_authenticated else members.none()
+    return Subquery(members.order_by("id").values("role")[:1])
 
 
 def membership_role(*, user: AnyUser, project_id: int) -> str | None:

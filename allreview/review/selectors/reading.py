@@ -4,10 +4,21 @@ may label. Pages, JSON, exports, agreement, audit and the API all ask this modul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Count, Exists, Expression, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    Expression,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from allreview.audit.models import AuditEvent
 from allreview.audit.selectors import audit_events
@@ -110,27 +121,72 @@ ASK = "?"  # reading_view's role not known yet: one more query finds it
 def reading_view(*, case: Case, user: AnyUser, role: str | None = ASK) -> ReadingView:
     """The user's view of the case; pass `role` when the caller has already asked for it."""
     readers = dict(CaseReader.objects.filter(case=case).values_list("user_id", "blinded"))
-    blinded = bool(readers.get(user_pk(user)))
     if role == ASK:
         role = membership_role(user=user, project_id=case.project_id)
+    return _view_of(
+        case,
+        role,
+        n_readers=len(readers),
+        my_blinded=readers.get(user_pk(user)) if user.is_authenticated else None,
+        has_stand_ins=lambda: Cell.objects.filter(case=case, is_reference=True).exists(),
+    )
+
+
+def reading_facts(*, user: AnyUser) -> dict[str, Any]:
+    """What `reading_view` asks the database, as annotations a case lookup carries
+    (`cases.access.case_locked_for`): then `reading_view_of` builds the view with no query."""
+    readers = CaseReader.objects.filter(case_id=OuterRef("pk"))
+    mine = readers.filter(user_id=user_pk(user)) if user.is_authenticated else readers.none()
+    return {
+        "rv_readers": Subquery(
+            readers.order_by().values("case_id").annotate(n=Count("*")).values("n")[:1]
+        ),
+        "rv_my_blinded": Subquery(mine.order_by("id").values("blinded")[:1]),
+        "rv_stand_ins": Exists(Cell.objects.filter(case_id=OuterRef("pk"), is_reference=True)),
+    }
+
+
+def reading_view_of(*, case: Case, role: str | None) -> ReadingView:
+    """The reading view of a case read with `reading_facts`' annotations."""
+    facts: Any = case
+    return _view_of(
+        case,
+        role,
+        n_readers=facts.rv_readers or 0,
+        my_blinded=facts.rv_my_blinded,
+        has_stand_ins=lambda: bool(facts.rv_stand_ins),
+    )
+
+
+def _view_of(
+    case: Case,
+    role: str | None,
+    *,
+    n_readers: int,
+    my_blinded: bool | None,  # None: the user is not one of the case's readers
+    has_stand_ins: Callable[[], bool],
+) -> ReadingView:
+    blinded = bool(my_blinded)
     view = ReadingView(
-        double_read=len(readers) >= 2,
-        reader=user.pk in readers,
+        double_read=n_readers >= 2,
+        reader=my_blinded is not None,
         blinded=blinded,
         model_hidden=blinded and case.project.blind_model_call,
-        taken=bool(readers),
+        taken=n_readers > 0,
         lead=role_allows(role, Action.ADJUDICATE),
     )
-    if _shows_stand_ins(case, role, view):
+    if _shows_stand_ins(case, role, view, has_stand_ins):
         view = replace(view, stand_ins=True)
     return view
 
 
-def _shows_stand_ins(case: Case, role: str | None, view: ReadingView) -> bool:
+def _shows_stand_ins(
+    case: Case, role: str | None, view: ReadingView, has_stand_ins: Callable[[], bool]
+) -> bool:
     """Known-answer cells are shown to whoever may label the open case, never after sign-off."""
     if case.status == CaseStatus.SIGNED_OFF or not role_allows(role, Action.LABEL):
         return False
-    return view.may_label and Cell.objects.filter(case=case, is_reference=True).exists()
+    return view.may_label and has_stand_ins()
 
 
 def stand_ins_shown_case_ids(*, user: AnyUser) -> QuerySet[Case, dict[str, Any]]:

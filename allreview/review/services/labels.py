@@ -8,20 +8,25 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from allreview.cases.access import case_locked_for
 from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelValue, Prediction
 from allreview.lib.users import AnyUser, signed_in, user_pk
-from allreview.projects.access import require
 from allreview.projects.permissions import Action
 from allreview.review.errors import CaseLocked, StaleLabels
 from allreview.review.models import LabelRequest
 from allreview.review.selectors.labels import case_cells_current_labels, cells_current_labels
-from allreview.review.selectors.reading import ASK, ReadingView, cells_as_seen, reading_view
+from allreview.review.selectors.reading import (
+    ReadingView,
+    cells_as_seen,
+    reading_facts,
+    reading_view_of,
+)
 
 # Written only by label_undo, when the undone action gave a cell its first label: the cell is
 # "unreviewed again". Review selectors read this value as no label; label_set never accepts it.
@@ -40,13 +45,14 @@ class LabelBatch:
     """One reviewer action over one or more cells; `batch` names it for undo. `replayed`: the
     request id had been saved before and this is what was saved then. `view`: the writer's view
     of the case as the write found it under the case lock (None for a replay), so the answer's
-    summary need not ask for it again."""
+    summary need not ask for it again; `case`, that case."""
 
     batch: str
     changes: list[LabelChange]
     labels: list[int] = field(default_factory=list)
     replayed: bool = False
     view: ReadingView | None = None
+    case: Case | None = None  # the case as the write found it under its lock
 
 
 def label_set(
@@ -78,15 +84,11 @@ def label_set_once(
     return Label.objects.get(pk=batch.labels[0]), batch.replayed
 
 
-def _reads_of(
-    case: Case, user: AnyUser, role: str | None = ASK
-) -> tuple[AnyUser | None, bool, ReadingView]:
+def _reads_of(view: ReadingView, user: AnyUser) -> tuple[AnyUser | None, bool]:
     """Whose labels a write replaces: the user's own reads in a double-read case (or when
-    blinded), else the cell's shared newest label (None); whether a lead steps in on a case
-    someone else reads; and the user's view of the case. Refuses whoever is not a reader of a
-    taken case (a lead may step in on a single-read case; a double-read case is settled by
-    adjudication). `role`: the user's role when the caller has just asked for it."""
-    view = reading_view(case=case, user=user, role=role)
+    blinded), else the cell's shared newest label (None); and whether a lead steps in on a case
+    someone else reads. Refuses whoever is not a reader of a taken case (a lead may step in on a
+    single-read case; a double-read case is settled by adjudication)."""
     if not view.may_label:
         if view.double_read:
             raise PermissionDenied(
@@ -94,12 +96,12 @@ def _reads_of(
                 "settle disagreements in the adjudication queue"
             )
         raise PermissionDenied("this case is taken: only its reader (or a lead) labels it")
-    return (user if view.own_reads else None), view.lead_override, view
+    return (user if view.own_reads else None), view.lead_override
 
 
 def labels_set_bulk(
     *,
-    case: Case,
+    case: Case | int,
     user: AnyUser,
     values: Mapping[int, str],
     seen: Mapping[int, str | None] | None = None,
@@ -108,8 +110,8 @@ def labels_set_bulk(
     """Record one reviewer action on several cells of a case: one new Label row and one audit
     event per cell, all in one transaction, tied together by a batch id for undo. With `seen`
     (the label each cell showed, None for none) a cell labelled since refuses the whole action
-    (StaleLabels); a repeated `request_id` answers what was saved the first time."""
-    role = require(user=user, project_id=case.project_id, action=Action.LABEL)
+    (StaleLabels); a repeated `request_id` answers what was saved the first time. `case` may be
+    a case id: it is then looked up under the access rule with its lock (404 for an outsider)."""
     bad = sorted({v for v in values.values() if v not in LabelValue.values})
     if bad:
         raise ValidationError(
@@ -122,15 +124,14 @@ def labels_set_bulk(
         user=user,
         request_id=request_id,
         asked={"values": {str(c): v for c, v in values.items()}},
-        resolve=lambda locked: dict(values),
+        resolve=lambda locked, view: dict(values),
         seen=seen,
-        role=role,
     )
 
 
 def labels_accept_model(
     *,
-    case: Case,
+    case: Case | int,
     user: AnyUser,
     cell_ids: list[int],
     model_version_id: int | None,
@@ -140,13 +141,12 @@ def labels_accept_model(
     """Accept the model's call (the Enter key) as the call of `model_version_id`, the version
     whose calls the page showed: if the case has been reclassified by another version since,
     StaleLabels is raised and nothing is written, never a call the reviewer did not see."""
-    role = require(user=user, project_id=case.project_id, action=Action.LABEL)
     if not cell_ids:
         raise ValidationError("no cells to label")
 
-    def resolve(locked: Case) -> dict[int, str]:
+    def resolve(locked: Case, view: ReadingView) -> dict[int, str]:
         _require_cells_of_case(locked, cell_ids)
-        if reading_view(case=locked, user=user, role=role).model_hidden:
+        if view.model_hidden:
             raise PermissionDenied("the model's call is hidden from you on this case")
         if model_version_id is None:
             raise ValidationError("say which model version's call you accept ('model_version')")
@@ -173,19 +173,17 @@ def labels_accept_model(
         asked={"accept": model_version_id, "cells": sorted(cell_ids)},
         resolve=resolve,
         seen=seen,
-        role=role,
     )
 
 
 def _label_action(
     *,
-    case: Case,
+    case: Case | int,
     user: AnyUser,
     request_id: str,
     asked: dict[str, Any],
-    resolve: Callable[[Case], dict[int, str]],
+    resolve: Callable[[Case, ReadingView], dict[int, str]],
     seen: Mapping[int, str | None] | None,
-    role: str | None,
 ) -> LabelBatch:
     """The shared path of a label write: lock the case, answer a repeated request id from its
     record, check the cells, the labeller and the view the call was made on, then write.
@@ -193,13 +191,13 @@ def _label_action(
     so the labels read once under it are the ones the new rows replace."""
     fingerprint = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
     with transaction.atomic():
-        locked = _lock_open_case(case)
+        locked, view = _lock_for_labelling(case, user)
         if request_id:
             done = LabelRequest.objects.filter(user_id=user_pk(user), request_id=request_id).first()
             if done is not None:
-                return _replayed(done, fingerprint)
-        values = resolve(locked)
-        reads_of, lead_override, view = _reads_of(locked, user, role)
+                return replace(_replayed(done, fingerprint), case=locked)
+        values = resolve(locked, view)
+        reads_of, lead_override = _reads_of(view, user)
         current = case_cells_current_labels(case=locked, cell_ids=list(values), user=reads_of)
         _require_cells_found(locked, list(values), current)
         if seen is not None:
@@ -216,6 +214,20 @@ def _label_action(
         if request_id:
             _request_record(locked, user, request_id, fingerprint, batch)
     return batch
+
+
+def _lock_for_labelling(case: Case | int, user: AnyUser) -> tuple[Case, ReadingView]:
+    """The open case row-locked under the access rule, the user's role checked for labelling and
+    their reading view, all from one query (a relabel is the platform's hottest write)."""
+    locked, role = case_locked_for(
+        user=user,
+        case_id=case if isinstance(case, int) else case.pk,
+        action=Action.LABEL,
+        annotations=reading_facts(user=user),
+    )
+    if locked.status == CaseStatus.SIGNED_OFF:
+        raise CaseLocked()
+    return locked, reading_view_of(case=locked, role=role)
 
 
 def _require_current(
@@ -259,11 +271,10 @@ def _replayed(done: LabelRequest, fingerprint: str) -> LabelBatch:
 def label_undo(*, case: Case, user: AnyUser, batch: str) -> LabelBatch:
     """Undo the user's action `batch` by new Label rows that restore each cell's previous value.
     Refused when a cell was relabelled since (by anyone) or the action was undone already."""
-    require(user=user, project_id=case.project_id, action=Action.LABEL)
     from allreview.audit.models import AuditEvent
 
     with transaction.atomic():
-        case = _lock_open_case(case)
+        case, view = _lock_for_labelling(case, user)
         events = AuditEvent.objects.filter(
             case_id=case.pk, actor_id=user_pk(user), action__in=LABEL_ACTIONS, after__batch=batch
         ).values_list("target_id", "before", "after")
@@ -273,7 +284,7 @@ def label_undo(*, case: Case, user: AnyUser, batch: str) -> LabelBatch:
             raise ValidationError("that action was undone already")
         restore = {int(cell): (before or {}).get("label") for cell, before, _ in events}
         expected = {int(cell): after.get("label") for cell, _, after in events}
-        reads_of, _, _ = _reads_of(case, user)
+        reads_of, _ = _reads_of(view, user)
         current = cells_current_labels(cell_ids=list(restore), user=reads_of)
         changed = [c for c, v in expected.items() if (current.get(c) or None) != (v or None)]
         if changed:
@@ -298,14 +309,13 @@ def label_revert(
     `expected` as the user sees labels; None, and nothing written, when it shows another label
     now (relabelled since: that later call stands). For a write another app takes back (a
     field's rejected detection restored). Refused like any label write."""
-    role = require(user=user, project_id=case.project_id, action=Action.LABEL)
     if value is not None and value not in LabelValue.values:
         raise ValidationError(
             {"value": [f"{value!r} is not one of {', '.join(LabelValue.values)}"]}
         )
     with transaction.atomic():
-        locked = _lock_open_case(case)
-        reads_of, lead_override, view = _reads_of(locked, user, role)
+        locked, view = _lock_for_labelling(case, user)
+        reads_of, lead_override = _reads_of(view, user)
         current = case_cells_current_labels(case=locked, cell_ids=[cell_id], user=reads_of)
         _require_cells_found(locked, [cell_id], current)
         if (current[cell_id] or None) != (expected or None):
@@ -322,15 +332,6 @@ def label_revert(
 
 
 LABEL_ACTIONS = ("label.set", "label.undo")
-
-
-def _lock_open_case(case: Case) -> Case:
-    """Row lock on the case so a sign-off and a relabel never interleave; the case as it is now
-    (its status and model version may have changed since `case` was read)."""
-    locked = Case.objects.select_for_update(of=("self",)).select_related("project").get(pk=case.pk)
-    if locked.status == CaseStatus.SIGNED_OFF:
-        raise CaseLocked()
-    return locked
 
 
 def _require_cells_of_case(case: Case, cell_ids: list[int]) -> None:
@@ -385,5 +386,5 @@ def _labels_write(
     )
     changes = [LabelChange(c, before.get(c) or None, v or None) for c, v in values.items()]
     return LabelBatch(
-        batch=batch, changes=changes, labels=[label.pk for label in labels], view=view
+        batch=batch, changes=changes, labels=[label.pk for label in labels], view=view, case=case
     )
