@@ -30,13 +30,21 @@ def visible_predictions(*, user: AnyUser) -> QuerySet[Prediction]:
     return Prediction.objects.filter(cell__case__project_id__in=project_ids_for(user=user))
 
 
-def case_for(*, user: AnyUser, case_id: int, action: Action = Action.VIEW) -> Case:
+def case_for(
+    *,
+    user: AnyUser,
+    case_id: int,
+    action: Action = Action.VIEW,
+    annotations: Mapping[str, Expression | Subquery] | None = None,
+) -> Case:
     """The case with its project and model version: 404 unless the user is a member of its
-    project, 403 when their role there does not allow `action`."""
+    project, 403 when their role there does not allow `action`. `annotations` ride along on the
+    case's row (what the caller would otherwise ask in further queries)."""
     case = (
         visible_cases(user=user)
         .filter(pk=case_id)
         .select_related("project", "model_version")
+        .annotate(**(annotations or {}))
         .first()
     )
     if case is None:
@@ -70,9 +78,22 @@ def case_locked_for(
     return case, require_role(case.member_role, action)
 
 
-def cell_for(*, user: AnyUser, cell_id: int, action: Action = Action.VIEW) -> Cell:
-    """The cell with its case and project, by the same rule as `case_for`."""
-    cell = visible_cells(user=user).filter(pk=cell_id).select_related("case__project").first()
+def cell_for(
+    *,
+    user: AnyUser,
+    cell_id: int,
+    action: Action = Action.VIEW,
+    annotations: Mapping[str, Expression | Subquery] | None = None,
+) -> Cell:
+    """The cell with its case and project, by the same rule as `case_for`; `annotations` ride
+    along on the cell's row (what the caller would otherwise ask in further queries)."""
+    cell = (
+        visible_cells(user=user)
+        .filter(pk=cell_id)
+        .select_related("case__project")
+        .annotate(**(annotations or {}))
+        .first()
+    )
     if cell is None:
         raise Http404("No such cell")
     if action != Action.VIEW:

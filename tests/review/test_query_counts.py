@@ -30,9 +30,9 @@ def test_worklist_queries(client_alice, many_cases, django_assert_num_queries):
 def test_case_page_with_its_gallery_json_queries(
     client_alice, many_cases, django_assert_num_queries
 ):
-    # 9, + reader QC's stand-ins check in the reading view, + the FHIR panel, + the case's
-    # smear fields (review.hooks): one query each
-    with django_assert_num_queries(12):
+    # the FHIR panel and the case's smear fields (review.hooks) are one query each; the role
+    # and the reading view (readers, stand-ins) come with the case's row (12 when apart)
+    with django_assert_num_queries(9):
         assert client_alice.get(f"/cases/{many_cases[0].pk}/").status_code == 200
 
 
@@ -42,13 +42,14 @@ def test_case_page_queries_do_not_grow_with_cells(
 ):
     case = CaseFactory(project=lab_a)
     CellFactory.create_for_case(case, n_cells, model_version=ModelVersionFactory())
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(9):
         assert client_alice.get(f"/cases/{case.pk}/").status_code == 200
 
 
 def test_cell_view_json_queries(client_alice, many_cases, django_assert_num_queries):
     cell = many_cases[0].cells.first()
-    with django_assert_num_queries(9) as captured:  # 7, + stand-ins check, + the cell's field
+    # the role and the reading view come with the cell's row (9 when apart); + the cell's field
+    with django_assert_num_queries(6) as captured:
         response = client_alice.get(f"/cells/{cell.pk}/panel/")
     assert response.status_code == 200
     assert response.json()["prediction"]["model"] == cell.predictions.get().model_version.name

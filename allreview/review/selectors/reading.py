@@ -26,7 +26,11 @@ from allreview.cases.models import Case, CaseStatus, Cell, Label, LabelKind
 from allreview.cases.selectors import shown_cells
 from allreview.lib.users import AnyUser, user_pk
 from allreview.projects.permissions import Action, role_allows
-from allreview.projects.selectors import membership_role, project_ids_for
+from allreview.projects.selectors import (
+    membership_role,
+    membership_role_subquery,
+    project_ids_for,
+)
 from allreview.review.models import CaseReader
 from allreview.review.selectors.final import case_final_label
 from allreview.review.selectors.labels import (
@@ -132,29 +136,34 @@ def reading_view(*, case: Case, user: AnyUser, role: str | None = ASK) -> Readin
     )
 
 
-def reading_facts(*, user: AnyUser) -> dict[str, Any]:
-    """What `reading_view` asks the database, as annotations a case lookup carries
-    (`cases.access.case_locked_for`): then `reading_view_of` builds the view with no query."""
-    readers = CaseReader.objects.filter(case_id=OuterRef("pk"))
+def reading_facts(*, user: AnyUser, case: str = "pk", role_of: str = "") -> dict[str, Any]:
+    """What `reading_view` asks the database, as annotations a lookup carries (a case, or a
+    cell with `case="case_id"`): then `reading_view_of` builds the view with no query. With
+    `role_of` (the row's path to its project id) the user's role comes along too."""
+    readers = CaseReader.objects.filter(case_id=OuterRef(case))
+    role = {"member_role": membership_role_subquery(user=user, project=role_of)} if role_of else {}
     mine = readers.filter(user_id=user_pk(user)) if user.is_authenticated else readers.none()
     return {
         "rv_readers": Subquery(
             readers.order_by().values("case_id").annotate(n=Count("*")).values("n")[:1]
         ),
         "rv_my_blinded": Subquery(mine.order_by("id").values("blinded")[:1]),
-        "rv_stand_ins": Exists(Cell.objects.filter(case_id=OuterRef("pk"), is_reference=True)),
+        "rv_stand_ins": Exists(Cell.objects.filter(case_id=OuterRef(case), is_reference=True)),
+        **role,
     }
 
 
-def reading_view_of(*, case: Case, role: str | None) -> ReadingView:
-    """The reading view of a case read with `reading_facts`' annotations."""
-    facts: Any = case
+def reading_view_of(*, case: Case, role: str | None, facts: object = None) -> ReadingView:
+    """The reading view of a case read with `reading_facts`' annotations (on the case itself,
+    or on `facts`, the row that carried them)."""
+    # no defaults: a lookup without the annotations must fail, never read as "no readers"
+    row: Any = case if facts is None else facts
     return _view_of(
         case,
         role,
-        n_readers=facts.rv_readers or 0,
-        my_blinded=facts.rv_my_blinded,
-        has_stand_ins=lambda: bool(facts.rv_stand_ins),
+        n_readers=row.rv_readers or 0,
+        my_blinded=row.rv_my_blinded,
+        has_stand_ins=lambda: bool(row.rv_stand_ins),
     )
 
 
