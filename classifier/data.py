@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import re
@@ -108,10 +109,17 @@ def _folder_sample(path: Path) -> Sample:
 
 class PatientBalancedSampler(torch.utils.data.Sampler[int]):
     """Indices drawn class first (uniformly over the classes present), then a patient of that
-    class, then one of its cells: two large patients cannot dominate an epoch, and a patient
-    with one cell is seen as often as one with three hundred. An epoch has len(samples) draws."""
+    class, then one of its cells: two large patients cannot dominate an epoch. A patient's chance
+    within its class goes as its cell count to the power `power`: 0 (the default) draws a patient
+    with one cell as often as one with three hundred, which repeats a handful of cells hundreds
+    of times an epoch; 1 draws the class's cells uniformly (class-balanced only); 0.5 is between.
+    An epoch has len(samples) draws."""
 
-    def __init__(self, samples: Sequence[Sample], generator: torch.Generator) -> None:
+    def __init__(
+        self, samples: Sequence[Sample], generator: torch.Generator, power: float = 0.0
+    ) -> None:
+        if not 0.0 <= power <= 1.0:
+            raise ValueError(f"patient weight power must be in [0, 1], not {power}")
         self.generator = generator
         by_patient: dict[str, list[int]] = defaultdict(list)
         for i, sample in enumerate(samples):
@@ -122,6 +130,16 @@ class PatientBalancedSampler(torch.utils.data.Sampler[int]):
             for c in CLASS_NAMES
         ]
         self.classes = [c for c in self.classes if c]
+        # cumulative patient weights per class, for inverse-CDF draws from one uniform number
+        self.cumulative: list[list[float]] = []
+        for patients in self.classes:
+            weights = [len(cells) ** power for cells in patients]
+            total, running = sum(weights), 0.0
+            cumulative = []
+            for w in weights:
+                running += w / total
+                cumulative.append(running)
+            self.cumulative.append(cumulative)
         self.length = len(samples)
 
     def __len__(self) -> int:
@@ -130,8 +148,10 @@ class PatientBalancedSampler(torch.utils.data.Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         draws = torch.rand(self.length, 3, generator=self.generator).tolist()
         for u_class, u_patient, u_cell in draws:
-            patients = self.classes[int(u_class * len(self.classes))]
-            cells = patients[int(u_patient * len(patients))]
+            k = int(u_class * len(self.classes))
+            patients, cumulative = self.classes[k], self.cumulative[k]
+            j = min(bisect.bisect_right(cumulative, u_patient), len(patients) - 1)
+            cells = patients[j]
             yield cells[int(u_cell * len(cells))]
 
 

@@ -43,6 +43,9 @@ class Profile:
     # Cross-patient recipe (issue 10); the defaults keep the paper's behaviour.
     max_scale: float = 0.0  # random affine scale jitter, +- this fraction
     sampler: str = "cells"  # "cells": uniform; "patients": class, then patient, then cell
+    # with sampler "patients": a patient's draw weight is (its cells) ** this, within its class
+    # (0: every patient alike; 1: every cell of the class alike; data.PatientBalancedSampler)
+    patient_weight_power: float = 0.0
     stain_jitter: float = 0.0  # HED-space stain jitter strength (0: off)
     color_jitter: float = 0.0  # brightness/contrast/saturation/hue/gamma strength (0: off)
     blur: float = 0.0  # probability of a mild Gaussian blur

@@ -225,7 +225,9 @@ def load_data(
     pin = device.type == "cuda"
     generator = torch.Generator()
     sampler = (
-        PatientBalancedSampler(config.train, generator) if profile.sampler == "patients" else None
+        PatientBalancedSampler(config.train, generator, profile.patient_weight_power)
+        if profile.sampler == "patients"
+        else None
     )
     train_loader = DataLoader(
         train_set,

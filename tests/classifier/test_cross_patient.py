@@ -67,6 +67,24 @@ def test_patient_sampler_draws_classes_and_patients_evenly_not_cells() -> None:
     assert patients["H4"] > 0.6 * patients["H10"]
 
 
+def test_patient_weight_power_moves_draws_from_patients_to_cells() -> None:
+    samples = _cohort()
+    hem = [s for s in samples if s.label == "hem"]
+
+    def share_of_big_two(power: float) -> float:
+        generator = torch.Generator().manual_seed(1)
+        sampler = PatientBalancedSampler(samples, generator, power)
+        drawn = [samples[i] for i in sampler if samples[i].label == "hem"]
+        return sum(s.patient in ("H10", "H22") for s in drawn) / len(drawn)
+
+    uniform_cells = sum(s.patient in ("H10", "H22") for s in hem) / len(hem)  # 600 / 661
+    assert share_of_big_two(0.0) < 0.4  # two of seven patients
+    assert 0.4 < share_of_big_two(0.5) < uniform_cells - 0.05  # between
+    assert abs(share_of_big_two(1.0) - uniform_cells) < 0.03  # the class's cells alike
+    with pytest.raises(ValueError, match="power"):
+        PatientBalancedSampler(samples, torch.Generator(), 1.5)
+
+
 def test_stain_jitter_changes_colour_but_never_the_black_background() -> None:
     torch.manual_seed(0)
     x = torch.zeros(4, 3, 16, 16)
