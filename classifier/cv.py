@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,10 @@ class CVResult:
     pooled: dict[str, Any]  # every out-of-fold cell, cross-fitted calibration
     intervals: dict[str, list[float]]  # patient-level bootstrap 95% of the pooled figures
     shipped: dict[str, Any] = field(default_factory=dict)
+    # the recipe as trained (overrides and the epoch count applied): what a profile that ships
+    # this calibration must be (tests/classifier/test_shipped_calibration.py)
+    recipe: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
 
 
 def run_cv(config: CVConfig, on_fold: Callable[[int, int], None] | None = None) -> CVResult:
@@ -89,6 +93,8 @@ def run_cv(config: CVConfig, on_fold: Callable[[int, int], None] | None = None) 
         if on_fold is not None:
             on_fold(k + 1, config.folds)
     result = _score(config, profile, outcomes)
+    trained = replace(profile, epochs=config.epochs) if config.epochs else profile
+    result.recipe, result.seed = trained.to_dict(), config.seed
     if config.ship:
         result.shipped = _ship(config, result)
     _write_json(config.output / "cv.json", _as_json(result))

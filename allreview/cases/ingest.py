@@ -10,7 +10,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -263,24 +263,24 @@ def early_checks_install(request: HttpRequest, *, geometry: CropGeometry | None)
 
 def _check_all(
     files: list[IncomingFile], geometry: CropGeometry | None
-) -> list[CheckedImage | str]:
-    """CheckedImage or the reason for refusal of each file, in order: a check started while
-    the upload arrived (with the same geometry) is waited for, the others are run now."""
+) -> Iterator[CheckedImage | str]:
+    """CheckedImage or the reason for refusal of each file, in order, each as soon as it and
+    those before it are done (so the caller can store while later files are checked): a check
+    started while the upload arrived (with the same geometry) is waited for, the others are
+    run now."""
     check = _checker(geometry)
     sources = [item.path or item.data for item in files]
     pool = check_pool()
     if pool is None:
         with ingest_pool() as threads:
-            return list(threads.map(check, sources))
+            yield from threads.map(check, sources)
+        return
     try:
         late = [i for i, item in enumerate(files) if item.precheck is None]
         chunks = max(1, len(late) // (8 * cores()))
         results = pool.map(check, [sources[i] for i in late], chunksize=chunks)
-        checked = dict(zip(late, results, strict=True))
-        return [
-            item.precheck.result() if item.precheck is not None else checked[i]
-            for i, item in enumerate(files)
-        ]
+        for item in files:
+            yield item.precheck.result() if item.precheck is not None else next(results)
     except BrokenProcessPool:
         _check_pool_discard()
         logger.error("an image checking process stopped during an upload; upload refused")
@@ -289,36 +289,63 @@ def _check_all(
         ) from None
 
 
+class Acceptance:
+    """Each checked file accepted or refused in upload order, so an upload can be stored while
+    its later files are still being checked: `take` answers the AcceptedImage or None (refused:
+    the reason joins `problems`); `close` refuses the whole upload if anything was."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self._first_by_hash: dict[str, tuple[int, str]] = {}
+
+    def take(
+        self, index: int, item: IncomingFile, checked: CheckedImage | str
+    ) -> AcceptedImage | None:
+        if isinstance(checked, str):
+            return self._refuse(Problem(item.name, checked))
+        if item.truth and item.truth not in {"all", "hem"}:
+            return self._refuse(Problem(item.name, f"label {item.truth!r} is not 'all' or 'hem'"))
+        earlier_index, earlier = self._first_by_hash.setdefault(checked.sha256, (index, item.name))
+        if earlier_index != index:
+            return self._refuse(Problem(item.name, f"duplicate image: same content as {earlier}"))
+        is_field, problem = _field_kind(item, checked)  # issue 14: fields beside single cells
+        if problem is not None:
+            return self._refuse(problem)
+        return AcceptedImage(item, checked, is_field=is_field)
+
+    def _refuse(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+    def close(self) -> None:
+        if self.problems:
+            raise UploadRejected(self.problems)
+
+
+def checked_stream(
+    files: list[IncomingFile], *, model_input: CropGeometry | None = None
+) -> Iterator[AcceptedImage | None]:
+    """Decode and check every file (and cut its model input crop of that geometry), yielding
+    each file's AcceptedImage (None when refused) in order as its check finishes; after the
+    last, UploadRejected naming every bad or repeated file if there was one. A caller that
+    stores as it goes must undo what it stored when that is raised."""
+    problems = check_limits(files)
+    if problems:
+        raise UploadRejected(problems)
+    acceptance = Acceptance()
+    for index, (item, checked) in enumerate(
+        zip(files, _check_all(files, model_input), strict=True)
+    ):
+        yield acceptance.take(index, item, checked)
+    acceptance.close()
+
+
 def check_files(
     files: list[IncomingFile], *, model_input: CropGeometry | None = None
 ) -> list[AcceptedImage]:
     """Decode and check every file (and cut its model input crop of that geometry); refuse the
     whole upload if any is bad or repeated."""
-    problems = check_limits(files)
-    if problems:
-        raise UploadRejected(problems)
-    results = _check_all(files, model_input)
-    accepted: list[AcceptedImage] = []
-    first_by_hash: dict[str, tuple[int, str]] = {}
-    for index, (item, checked) in enumerate(zip(files, results, strict=True)):
-        if isinstance(checked, str):
-            problems.append(Problem(item.name, checked))
-            continue
-        if item.truth and item.truth not in {"all", "hem"}:
-            problems.append(Problem(item.name, f"label {item.truth!r} is not 'all' or 'hem'"))
-            continue
-        earlier_index, earlier_name = first_by_hash.setdefault(checked.sha256, (index, item.name))
-        if earlier_index != index:
-            problems.append(Problem(item.name, f"duplicate image: same content as {earlier_name}"))
-            continue
-        is_field, problem = _field_kind(item, checked)  # issue 14: fields beside single cells
-        if problem is not None:
-            problems.append(problem)
-            continue
-        accepted.append(AcceptedImage(item, checked, is_field=is_field))
-    if problems:
-        raise UploadRejected(problems)
-    return accepted
+    stream = checked_stream(files, model_input=model_input)
+    return [image for image in stream if image is not None]
 
 
 def _field_kind(item: IncomingFile, checked: CheckedImage) -> tuple[bool, Problem | None]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from allreview.cases import hooks, selectors, standins, tasks
 from allreview.cases.ingest import (
     AcceptedImage,
     IncomingFile,
-    check_files,
+    checked_stream,
     expand_archives,
     ingest_pool,
 )
@@ -70,10 +71,13 @@ def case_upload(
     files: list[IncomingFile],
     check_permission: bool = True,
 ) -> Case:
-    """Check every file, then store files and rows in one transaction and queue classification.
+    """Check every file and store files and rows in one transaction, then queue classification.
 
-    Refused uploads raise UploadRejected (naming each bad file) before anything is written; a
-    failure while writing removes the files already stored, so no orphan stays on disk.
+    Each cell is stored as soon as its check (and those of the files before it) has finished,
+    while later files are still being checked. Refused uploads raise UploadRejected (naming
+    each bad file) once every file is checked, and nothing stays: the rows roll back and the
+    files already stored are removed, as on any failure while writing, so no orphan stays on
+    disk.
     """
     if check_permission:
         require(user=user, project_id=project.pk, action=Action.UPLOAD)
@@ -81,7 +85,7 @@ def case_upload(
     with tempfile.TemporaryDirectory(
         prefix="allreview-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR
     ) as workdir:
-        accepted = check_files(
+        checked = checked_stream(
             expand_archives(files, workdir=Path(workdir)),
             model_input=selectors.model_input_geometry(project=project),
         )
@@ -90,7 +94,7 @@ def case_upload(
             user=user,
             patient_code=patient_code,
             specimen_id=specimen_id,
-            accepted=accepted,
+            checked=checked,
         )
 
 
@@ -100,11 +104,8 @@ def _case_store(
     user: AnyUser,
     patient_code: str,
     specimen_id: str,
-    accepted: list[AcceptedImage],
+    checked: Iterator[AcceptedImage | None],
 ) -> Case:
-    # Issue 14: whole smear fields go to the fields app (segmented into cells on a worker).
-    fields = [image for image in accepted if image.is_field]
-    accepted = [image for image in accepted if not image.is_field]
     with files_removed_on_failure() as files, transaction.atomic():
         case = Case.objects.create(
             project=project,
@@ -112,11 +113,10 @@ def _case_store(
             specimen_id=specimen_id,
             uploaded_by=user if isinstance(user, User) else None,
             status=CaseStatus.QUEUED,
-            progress_total=len(accepted),
         )
-        with ingest_pool() as pool:
-            store = partial(_cell_store, case=case, files=files)
-            cells = list(pool.map(lambda image: store(image=image), accepted))
+        accepted, fields, cells = _cells_store_as_checked(case, checked, files)
+        Case.objects.filter(pk=case.pk).update(progress_total=len(cells))
+        case.progress_total = len(cells)
         # Reader QC: known-answer cells of other patients, placed among the case's own
         # before the insert so their ids fall among the case's (see cases/standins.py).
         hashes = frozenset(c.sha256 for c in cells)
@@ -150,6 +150,31 @@ def _case_store(
         _case_enqueue_on_commit(case.pk)
     logger.info("case %s uploaded with %d cells", case.pk, len(accepted))
     return case
+
+
+def _cells_store_as_checked(
+    case: Case, checked: Iterator[AcceptedImage | None], files: StoredFiles
+) -> tuple[list[AcceptedImage], list[AcceptedImage], list[Cell]]:
+    """Store each accepted cell's files (in the ingest threads) as its check comes in; once a
+    file is refused nothing more is stored, but every file is still checked so the refusal
+    names them all (raised by `checked` after the last). Whole smear fields (issue 14) are
+    kept for the fields app. Answers the accepted cell images, the fields and the unsaved
+    Cell rows, in upload order."""
+    accepted: list[AcceptedImage] = []
+    fields: list[AcceptedImage] = []
+    stores: list[Future[Cell]] = []
+    refused = False
+    with ingest_pool() as pool:
+        for image in checked:
+            if image is None:
+                refused = True
+            elif image.is_field:
+                fields.append(image)
+            elif not refused:
+                accepted.append(image)
+                stores.append(pool.submit(_cell_store, case=case, image=image, files=files))
+        cells = [store.result() for store in stores]
+    return accepted, fields, cells
 
 
 def _fields_store(case: Case, fields: list[AcceptedImage], files: StoredFiles) -> None:

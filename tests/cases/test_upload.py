@@ -99,6 +99,21 @@ def test_corrupt_image_is_refused_by_name_and_nothing_is_stored(api, lab_a, cell
     assert not any("good.png" in p["file"] for p in response.json()["problems"])
 
 
+def test_cells_stored_before_a_later_refusal_are_removed_and_every_bad_file_is_named(
+    api, lab_a, cell_bytes, settings
+):
+    # cells are stored as their checks finish, so good files before the first bad one are on
+    # disk when it is found: the refusal still names every bad file and leaves nothing
+    good, other, third = cell_bytes(1), cell_bytes(2), cell_bytes(3)
+    files = [("a.png", good), ("b.png", other), ("bad1.png", good[:100]), ("c.png", third)]
+    files.append(("bad2.png", b"not an image"))
+    response = upload(api, lab_a, files)
+    assert response.status_code == 400
+    assert [p["file"] for p in response.json()["problems"]] == ["bad1.png", "bad2.png"]
+    assert stored_files(settings) == []
+    assert Case.objects.count() == 0 and Cell.objects.count() == 0
+
+
 def test_non_image_is_refused(api, lab_a, settings):
     response = upload(api, lab_a, [("notes.png", b"these are not pixels" * 10)])
     assert_refused(response, settings, file="notes.png", reason="")
