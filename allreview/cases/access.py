@@ -75,7 +75,8 @@ def case_locked_for(
     )
     if case is None:
         raise Http404("No such case")
-    return case, require_role(case.member_role, action)
+    role: str | None = getattr(case, "member_role")  # noqa: B009 (an annotation)
+    return case, require_role(role, action)
 
 
 def cell_for(

@@ -301,20 +301,24 @@ class Acceptance:
     def take(
         self, index: int, item: IncomingFile, checked: CheckedImage | str
     ) -> AcceptedImage | None:
+        verdict = self._judge(index, item, checked)
+        if isinstance(verdict, Problem):
+            self.problems.append(verdict)
+            return None
+        return verdict
+
+    def _judge(
+        self, index: int, item: IncomingFile, checked: CheckedImage | str
+    ) -> AcceptedImage | Problem:
         if isinstance(checked, str):
-            return self._refuse(Problem(item.name, checked))
+            return Problem(item.name, checked)
         if item.truth and item.truth not in {"all", "hem"}:
-            return self._refuse(Problem(item.name, f"label {item.truth!r} is not 'all' or 'hem'"))
+            return Problem(item.name, f"label {item.truth!r} is not 'all' or 'hem'")
         earlier_index, earlier = self._first_by_hash.setdefault(checked.sha256, (index, item.name))
         if earlier_index != index:
-            return self._refuse(Problem(item.name, f"duplicate image: same content as {earlier}"))
+            return Problem(item.name, f"duplicate image: same content as {earlier}")
         is_field, problem = _field_kind(item, checked)  # issue 14: fields beside single cells
-        if problem is not None:
-            return self._refuse(problem)
-        return AcceptedImage(item, checked, is_field=is_field)
-
-    def _refuse(self, problem: Problem) -> None:
-        self.problems.append(problem)
+        return problem or AcceptedImage(item, checked, is_field=is_field)
 
     def close(self) -> None:
         if self.problems:
