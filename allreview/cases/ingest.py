@@ -229,7 +229,7 @@ class EarlyCheckHandler(TemporaryFileUploadHandler):
     rest of the body is still being received and parsed, instead of after it. Installed only
     once the user's right to upload to the project has been checked (the geometry is that
     project's), and only for the first UPLOAD_MAX_FILES plain files; a zip, or anything past
-    that, is checked later as before. What a precheck finds is used by `check_files` exactly as
+    that, is checked later as before. What a precheck finds is used by `checked_stream` exactly as
     its own check would be: nothing is accepted here."""
 
     def __init__(self, request: HttpRequest, *, geometry: CropGeometry | None) -> None:

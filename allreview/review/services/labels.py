@@ -52,7 +52,7 @@ class LabelBatch:
     labels: list[int] = field(default_factory=list)
     replayed: bool = False
     view: ReadingView | None = None
-    case: Case | None = None  # the case as the write found it under its lock
+    case: Case | None = None  # the case as the write found it under its lock (always set)
 
 
 def label_set(

@@ -98,11 +98,9 @@ def request_id(request: HttpRequest, body: dict[str, Any] | None = None) -> str:
     return raw.strip()
 
 
-def _batch_response(
-    request: HttpRequest, case: Case | None, batch: labels.LabelBatch, status: int
-) -> JsonResponse:
-    case = batch.case or case
-    assert case is not None, "a label write answers with its case"
+def _batch_response(request: HttpRequest, batch: labels.LabelBatch, status: int) -> JsonResponse:
+    case = batch.case  # the case as the write found it under its lock
+    assert case is not None, "every label write answers with its case"
     summary = case_summary(case=case, user=request.user, view=batch.view)
     changes = [{"cell": c.cell_id, "before": c.before, "after": c.after} for c in batch.changes]
     return JsonResponse(
@@ -149,7 +147,7 @@ def case_labels(request: HttpRequest, case_id: int) -> JsonResponse:
             )
     except REFUSALS as exc:
         return refusal_json(exc)
-    return _batch_response(request, None, batch, 201)
+    return _batch_response(request, batch, 201)
 
 
 @login_required
@@ -162,7 +160,7 @@ def case_labels_undo(request: HttpRequest, case_id: int) -> JsonResponse:
         batch = labels.label_undo(case=case, user=request.user, batch=batch_id)
     except REFUSALS as exc:
         return refusal_json(exc)
-    return _batch_response(request, case, batch, 200)
+    return _batch_response(request, batch, 200)
 
 
 @login_required
